@@ -1,0 +1,52 @@
+# eduaid: one entry point for people and CI. `make run` and `make test` work on a
+# fresh machine with only Python 3.11: they create .venv and install the lock file.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
+
+export EDUAID_LANDING ?= data/landing
+export EDUAID_WAREHOUSE ?= warehouse
+export EDUAID_TRUTH ?= data/truth
+SCALE ?= 1
+SEED ?= 7
+
+.PHONY: install run test lint generate bench bench-province lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## run: generate demo data if the landing folder is empty, then run the pipeline
+run: install
+	$(BIN)/python -m orchestration.run
+
+## test: the whole test suite (what CI runs)
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## generate: write a landing folder and its truth (SCALE, SEED, EDUAID_LANDING, EDUAID_TRUTH)
+generate: install
+	$(BIN)/python -m eduaid_synth generate --scale $(SCALE) --seed $(SEED) \
+		--landing $(EDUAID_LANDING) --truth $(EDUAID_TRUTH) --force
+
+## bench: time and peak memory of the generator at a scale (prints figures)
+bench: install
+	$(BIN)/python -m eduaid_synth bench --scale $(SCALE) --seed $(SEED)
+
+lock:
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^eduaid' > requirements.lock
+
+clean:
+	rm -rf $(VENV) warehouse data/landing data/truth dbt_project/target dbt_project/logs
