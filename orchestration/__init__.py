@@ -1,0 +1,1 @@
+"""Dagster code of eduaid: one package per concern (ingest, dbt, quality, publish)."""

@@ -1,0 +1,450 @@
+"""Pure reading rules for registry exports: no I/O, no database.
+
+Encoding detection, record framing, header detection, header aliases, totals and
+sign-off rows, stated totals, money parsing and snapshot months from file names.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+SOURCES: tuple[str, ...] = (
+    "households",
+    "students",
+    "schools",
+    "disbursements",
+    "population",
+    "dropout_ledger",
+)
+# Disbursement files carry their term in their rows; every other source is a snapshot.
+SNAPSHOT_SOURCES = frozenset(s for s in SOURCES if s != "disbursements")
+# Requirements the seed's is_required cannot express: at least one of these columns.
+REQUIRED_ONE_OF: dict[str, tuple[tuple[str, ...], ...]] = {
+    "students": (("student_number", "id_number"),),
+}
+# The money column whose sum a totals row states.
+AMOUNT_COLUMN = {"disbursements": "amount"}
+EXTENSIONS = (".csv", ".xlsx", ".xls")
+HEADER_SCAN_ROWS = 30
+MIN_HEADER_MATCHES = 2
+
+
+class IngestError(Exception):
+    """A file cannot be loaded at all; the message names the file (and column)."""
+
+
+# --------------------------------------------------------------------------- names
+
+
+def normalise_header(text: object) -> str:
+    """NFKC (full-width to half-width), all whitespace removed, `*` markers dropped."""
+    if text is None:
+        return ""
+    folded = unicodedata.normalize("NFKC", str(text))
+    return "".join(folded.split()).strip("*")
+
+
+_MONTH_PATTERNS = re.compile(
+    r"(?<!\d)(?P<y1>(?:19|20)\d\d)年(?P<m1>\d{1,2})月"
+    r"|(?<!\d)(?P<y2>(?:19|20)\d\d)-(?P<m2>\d{1,2})(?!\d)"
+    r"|(?<!\d)(?P<y3>(?:19|20)\d\d)(?P<m3>\d\d)(?:\d\d)?(?!\d)"
+)
+
+
+def snapshot_month(file_name: str) -> date | None:
+    """First `YYYYMM`, `YYYY-MM` or `YYYY年M月` in a file name, as the month's first day.
+
+    `YYYYMMDD` counts as its month. Returns None when the name holds no month;
+    raises ValueError when the first month found is not 01-12.
+    """
+    stem = Path(file_name).name
+    match = _MONTH_PATTERNS.search(unicodedata.normalize("NFKC", stem))
+    if match is None:
+        return None
+    year = next(g for g in (match["y1"], match["y2"], match["y3"]) if g)
+    month = next(g for g in (match["m1"], match["m2"], match["m3"]) if g)
+    if not 1 <= int(month) <= 12:
+        raise ValueError(f"month {month} in {match.group(0)!r} is not 01-12")
+    return date(int(year), int(month), 1)
+
+
+# --------------------------------------------------------------------------- aliases
+
+
+@dataclass(frozen=True)
+class SourceColumns:
+    """The canonical columns of one source and how header spellings map to them."""
+
+    source: str
+    columns: tuple[str, ...]
+    aliases: dict[str, str]
+    required: frozenset[str]
+    required_one_of: tuple[tuple[str, ...], ...] = ()
+    spellings: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def canonical(self, header_cell: object) -> str | None:
+        return self.aliases.get(normalise_header(header_cell))
+
+
+def parse_alias_table(rows: Iterable[dict[str, str]]) -> dict[str, SourceColumns]:
+    """Build per-source column maps from the rows of seeds/header_aliases.csv."""
+    columns: dict[str, list[str]] = {}
+    aliases: dict[str, dict[str, str]] = {}
+    required: dict[str, set[str]] = {}
+    spellings: dict[str, dict[str, list[str]]] = {}
+    for row in rows:
+        source, canonical = row["source"].strip(), row["canonical_column"].strip()
+        alias = normalise_header(row["alias"])
+        cols = columns.setdefault(source, [])
+        if canonical not in cols:
+            cols.append(canonical)
+        aliases.setdefault(source, {})[alias] = canonical
+        spellings.setdefault(source, {}).setdefault(canonical, []).append(alias)
+        if row.get("is_required", "").strip().lower() == "true":
+            required.setdefault(source, set()).add(canonical)
+    return {
+        source: SourceColumns(
+            source=source,
+            columns=tuple(cols),
+            aliases=aliases[source],
+            required=frozenset(required.get(source, ())),
+            required_one_of=REQUIRED_ONE_OF.get(source, ()),
+            spellings={k: tuple(v) for k, v in spellings[source].items()},
+        )
+        for source, cols in columns.items()
+    }
+
+
+def load_alias_table(path: Path) -> dict[str, SourceColumns]:
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return parse_alias_table(csv.DictReader(fh))
+
+
+def header_score(cells: Sequence[object], spec: SourceColumns) -> int:
+    """How many distinct canonical columns a candidate header row names."""
+    return len({c for c in (spec.canonical(x) for x in cells) if c})
+
+
+def find_header_row(rows: Iterable[Sequence[object]], spec: SourceColumns) -> int | None:
+    """Index of the header row among the first rows: the first row naming the most
+    canonical columns (at least MIN_HEADER_MATCHES); title rows above it score 0."""
+    best, best_score = None, MIN_HEADER_MATCHES - 1
+    for index, cells in enumerate(rows):
+        if index >= HEADER_SCAN_ROWS:
+            break
+        score = header_score(cells, spec)
+        if score > best_score:
+            best, best_score = index, score
+    return best
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Positional header of one file or sheet mapped to canonical columns."""
+
+    names: tuple[str, ...]  # header text per position (generated `_colN` when empty)
+    canonical: dict[int, str]  # position -> canonical column (first spelling wins)
+    extra: dict[int, str]  # position -> header text of an unmapped column
+
+    def as_dict(self) -> dict[str, str]:
+        return {self.names[i]: c for i, c in self.canonical.items()}
+
+
+def map_header(header: Sequence[object], spec: SourceColumns) -> ColumnMap:
+    names: list[str] = []
+    canonical: dict[int, str] = {}
+    extra: dict[int, str] = {}
+    taken: set[str] = set()
+    for i, cell in enumerate(header):
+        text = "" if cell is None else str(cell).strip()
+        name = text or f"_col{i + 1}"
+        if name in names:  # a repeated header text: keep both, distinguishably
+            name = f"{name}_{i + 1}"
+        names.append(name)
+        col = spec.canonical(text)
+        if col and col not in taken:
+            canonical[i] = col
+            taken.add(col)
+        else:
+            extra[i] = name
+    return ColumnMap(tuple(names), canonical, extra)
+
+
+def missing_required(cmap: ColumnMap, spec: SourceColumns) -> list[str]:
+    """Descriptions of the required columns the header lacks (empty when complete)."""
+    present = set(cmap.canonical.values())
+    missing = []
+    for col in spec.columns:  # seed order, so messages are stable
+        if col in spec.required and col not in present:
+            spelled = "/".join(spec.spellings.get(col, ()))
+            missing.append(f"{col} ({spelled})")
+    for group in spec.required_one_of:
+        if not present.intersection(group):
+            missing.append(" or ".join(group))
+    return missing
+
+
+# --------------------------------------------------------------------------- rows
+
+_TOTAL_PREFIXES = ("合计", "总计", "小计")
+_GRAND_TOTAL_PREFIXES = ("合计", "总计")
+_SIGNOFF = re.compile(
+    r"制表人|审核人|导出人|导出时间|填报人|负责人|制表日期|制表时间|审核日期|填报日期|填报单位"
+)
+# Cheap pre-filter (RE2 and Python): a row that matches none of these is plain data.
+TRAILER_HINT_PATTERN = r"合\s*计|总\s*计|小\s*计|制表|审核|导出|填报|负责人"
+_BLANK_CHARS = " \t\r\n\u3000\u00a0"
+
+
+def is_blank(cells: Sequence[object]) -> bool:
+    return all(c is None or not str(c).strip(_BLANK_CHARS) for c in cells)
+
+
+def row_kind(cells: Sequence[object]) -> str:
+    """`blank`, `total` (合计/总计/小计 in one of the first cells), `signoff`
+    (制表人/审核人/导出时间… on a sparse row) or `data`."""
+    texts = [normalise_header(c) for c in cells]
+    filled = [t for t in texts if t]
+    if not filled:
+        return "blank"
+    if any(t.startswith(_TOTAL_PREFIXES) for t in filled[:2]):
+        return "total"
+    if len(filled) <= max(3, len(texts) // 2) and any(_SIGNOFF.search(t) for t in filled):
+        return "signoff"
+    return "data"
+
+
+def is_grand_total(cells: Sequence[object]) -> bool:
+    filled = [t for t in (normalise_header(c) for c in cells) if t]
+    return any(t.startswith(_GRAND_TOTAL_PREFIXES) for t in filled[:2])
+
+
+_MONEY_STRIP = re.compile(r"[,￥¥元\s]|人民币|RMB", re.IGNORECASE)
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+_COUNT = re.compile(r"(\d+)(?:人|名|条|笔|户|所|个|行|项)?")
+
+
+def parse_amount(text: object) -> Decimal | None:
+    """`1,000.00`, `1000元`, `￥800`, `-1000`, full-width digits -> Decimal; else None."""
+    if text is None:
+        return None
+    if isinstance(text, (int, float, Decimal)) and not isinstance(text, bool):
+        return Decimal(str(text))
+    cleaned = _MONEY_STRIP.sub("", unicodedata.normalize("NFKC", str(text)))
+    if not _NUMBER.fullmatch(cleaned):
+        return None
+    try:
+        return Decimal(cleaned)
+    except InvalidOperation:
+        return None
+
+
+def parse_count(text: object) -> int | None:
+    """`7人`, `11条`, `7` -> int; else None."""
+    if text is None:
+        return None
+    match = _COUNT.fullmatch(normalise_header(text))
+    return int(match.group(1)) if match else None
+
+
+@dataclass(frozen=True)
+class StatedTotal:
+    kind: str  # "amount" (yuan) or "count" (lines)
+    value: Decimal
+
+
+def stated_total(
+    total_rows: Sequence[Sequence[object]], amount_index: int | None
+) -> StatedTotal | None:
+    """What a file's totals rows state: the grand total (last 合计/总计 row), else the
+    sum of 小计 rows. For a source with an amount column that is the money in that
+    column (or a cell written as money); otherwise the count (`7人`)."""
+    if not total_rows:
+        return None
+    grand = [r for r in total_rows if is_grand_total(r)]
+    rows = grand[-1:] if grand else list(total_rows)
+    if amount_index is not None:
+        amounts = [_row_amount(r, amount_index) for r in rows]
+        if all(a is not None for a in amounts):
+            return StatedTotal("amount", sum(amounts, Decimal(0)))
+    counts = [_row_count(r) for r in rows]
+    if all(c is not None for c in counts):
+        return StatedTotal("count", Decimal(sum(counts)))
+    return None
+
+
+def _row_amount(cells: Sequence[object], amount_index: int) -> Decimal | None:
+    if amount_index < len(cells):
+        value = parse_amount(cells[amount_index])
+        if value is not None:
+            return value
+    for cell in cells[1:]:  # a total written as money elsewhere on the row
+        text = normalise_header(cell)
+        if text and ("元" in text or "￥" in text or "¥" in text or "." in text):
+            value = parse_amount(text)
+            if value is not None:
+                return value
+    return None
+
+
+def _row_count(cells: Sequence[object]) -> int | None:
+    values = [parse_count(c) for c in cells[1:]]
+    found = [v for v in values if v is not None]
+    return found[0] if found else None
+
+
+# --------------------------------------------------------------------------- text
+
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass
+class DecodedText:
+    encoding: str  # utf-8, utf-8-sig or gb18030
+    lines: list[str | None]  # physical lines; None where the bytes did not decode
+    undecodable: dict[int, str]  # 1-based line number -> the bytes shown with escapes
+
+
+def check_text_file(data: bytes, file_name: str) -> None:
+    """Reject what is not a text file: empty, a workbook named .csv, binary data."""
+    if not data:
+        raise IngestError(f"{file_name}: empty file (0 bytes)")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise IngestError(f"{file_name}: UTF-16 text; expected UTF-8 or GBK/GB18030")
+    if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise IngestError(f"{file_name}: an Excel workbook (or zip) named .csv, not CSV text")
+    head = data[:65536]
+    if b"\x00" in head:
+        raise IngestError(f"{file_name}: contains NUL bytes: not a text file")
+    controls = sum(head.count(bytes([b])) for b in range(32) if b not in (9, 10, 13))
+    if controls > max(8, len(head) // 100):
+        raise IngestError(f"{file_name}: {controls} control characters: not a text file")
+
+
+def decode_text(data: bytes, file_name: str) -> DecodedText:
+    """Decode UTF-8 (with or without BOM) or GB18030 (GBK's superset).
+
+    A file that mostly decodes keeps its good lines; the lines that do not decode are
+    returned as undecodable (quarantined by the loader). A file of which less than
+    half of the lines decode is rejected whole.
+    """
+    check_text_file(data, file_name)
+    encoding = "utf-8"
+    if data.startswith(UTF8_BOM):
+        encoding, data = "utf-8-sig", data[len(UTF8_BOM) :]
+    try:
+        return DecodedText(encoding, split_lines(data.decode("utf-8")), {})
+    except UnicodeDecodeError:
+        pass
+    raw_lines = split_lines_bytes(data)
+    if encoding == "utf-8" and not _mostly_utf8(raw_lines):
+        try:
+            return DecodedText("gb18030", split_lines(data.decode("gb18030")), {})
+        except UnicodeDecodeError:
+            encoding = "gb18030"
+    lines: list[str | None] = []
+    undecodable: dict[int, str] = {}
+    codec = "utf-8" if encoding.startswith("utf-8") else "gb18030"
+    for number, raw in enumerate(raw_lines, 1):
+        try:
+            lines.append(raw.decode(codec))
+        except UnicodeDecodeError:
+            lines.append(None)
+            undecodable[number] = raw.decode(codec, errors="backslashreplace")
+    if len(undecodable) * 2 > len(lines):
+        raise IngestError(
+            f"{file_name}: not decodable as UTF-8 or GBK/GB18030 "
+            f"({len(undecodable)} of {len(lines)} lines fail as {codec})"
+        )
+    return DecodedText(encoding, lines, undecodable)
+
+
+def _mostly_utf8(raw_lines: list[bytes]) -> bool:
+    """GBK text is almost never valid UTF-8: if most non-ASCII lines are valid UTF-8,
+    the file is UTF-8 with a few damaged lines."""
+    good = bad = 0
+    for raw in raw_lines:
+        if raw.isascii():
+            continue
+        try:
+            raw.decode("utf-8")
+            good += 1
+        except UnicodeDecodeError:
+            bad += 1
+    return good > bad
+
+
+def split_lines(text: str) -> list[str]:
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def split_lines_bytes(data: bytes) -> list[bytes]:
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return lines
+
+
+MAX_RECORD_LINES = 50
+
+
+def frame_records(lines: Sequence[str | None]) -> list[tuple[int, str]]:
+    """Group physical lines into CSV records: (first line number, record text).
+
+    A record spans lines only while a quoted field is open (odd number of quote
+    characters so far), for at most MAX_RECORD_LINES lines, so that one stray quote
+    cannot swallow the rest of a file. Undecodable lines (None) are left out.
+    """
+    if not any(line is not None and '"' in line for line in lines):
+        return [(n, line) for n, line in enumerate(lines, 1) if line is not None]
+    records: list[tuple[int, str]] = []
+    total = len(lines)
+    i = 0
+    while i < total:
+        line = lines[i]
+        if line is None:
+            i += 1
+            continue
+        if line.count('"') % 2 == 0:
+            records.append((i + 1, line))
+            i += 1
+            continue
+        parts, quotes, j = [line], line.count('"'), i + 1
+        while quotes % 2 and j < total and j - i < MAX_RECORD_LINES and lines[j] is not None:
+            parts.append(lines[j])
+            quotes += lines[j].count('"')
+            j += 1
+        if quotes % 2:  # never closed: keep the line alone (the CSV reader rejects it)
+            records.append((i + 1, line))
+            i += 1
+        else:
+            records.append((i + 1, "\n".join(parts)))
+            i = j
+    return records
+
+
+def parse_csv_record(text: str) -> list[str]:
+    """Cells of one CSV record (for the few rows handled in Python)."""
+    try:
+        return next(csv.reader(io.StringIO(text), strict=False))
+    except (csv.Error, StopIteration):
+        return [text]
+
+
+def is_blank_line(text: str) -> bool:
+    return not text.strip(' ,"\t\r\u3000\u00a0')
