@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
 CHECK_CHARS = "10X98765432"
@@ -67,4 +68,16 @@ def make_ids(area: np.ndarray, birth: np.ndarray, seq: np.ndarray) -> np.ndarray
         + np.char.zfill(np.asarray(seq).astype(str), 3).astype(object)
         + check.astype(object)
     )
+    return out
+
+
+def valid_ids(values) -> np.ndarray:
+    """Vectorised ``is_valid`` over a column (None and non-strings are invalid)."""
+    s = pd.Series(values, dtype=object).fillna("").astype(str)
+    ok = s.str.fullmatch(r"\d{17}[\dX]").to_numpy()
+    out = np.zeros(len(s), bool)
+    if ok.any():
+        digits = np.array([list(x[:17]) for x in s[ok]], dtype=np.int64)
+        check = np.array(list(CHECK_CHARS))[(digits * WEIGHTS).sum(axis=1) % 11]
+        out[ok] = check == s[ok].str[17].to_numpy()
     return out

@@ -172,7 +172,7 @@ def build_payments(world: World, plants: PlantConfig, rng: np.random.Generator) 
     # -- plants that change the world: deaths in mid-term (PAID_AFTER_DEATH) ------------
     hardship = hardship_by_term(world)
     ent0 = entitlements(world, hardship)
-    death_plants = _pick(rng, ent0[(ent0["term"] < len(TERMS) - 1)].drop_duplicates("pid"),
+    death_plants = _pick(rng, ent0[ent0["term"] < len(TERMS) - 1],
                          plants.paid_after_death, used | avoid)
     death_dates = {}
     for row in death_plants.itertuples():
@@ -336,7 +336,8 @@ def build_payments(world: World, plants: PlantConfig, rng: np.random.Generator) 
 # --------------------------------------------------------------------------- helpers
 def _pick(rng, df: pd.DataFrame, count: int, taken: set) -> pd.DataFrame:
     """``count`` rows of distinct people not used by another plant (and mark them used)."""
-    cand = df[~df["pid"].isin(taken)].drop_duplicates("pid")
+    cand = df[~df["pid"].isin(taken)]
+    cand = cand.iloc[rng.permutation(len(cand))].drop_duplicates("pid")  # any term, not the first
     if len(cand) < count:
         raise ValueError(f"not enough candidates for a plant: {len(cand)} < {count}")
     chosen = cand.iloc[np.sort(rng.choice(len(cand), count, replace=False))]

@@ -278,6 +278,7 @@ def simulate(county: County, cfg: WorldConfig, rng: np.random.Generator) -> Worl
 
     schools = make_schools(county)
     registry, deaths, ledger, careers = _simulate_careers(county, cfg, rng, kids, schools)
+    _settle_l_numbers(kids, registry)
     kids["died_on"] = pd.to_datetime(pd.Series(deaths)).reindex(kids.index)
     kids["hukou_moved_term"] = careers["hukou_moved_term"]
     kids["send_home"] = careers["send_home"]
@@ -285,6 +286,29 @@ def simulate(county: County, cfg: WorldConfig, rng: np.random.Generator) -> Worl
     people = pd.concat([kids, adults], ignore_index=True)
     return World(county, people, households, membership, schools, registry, ledger,
                  notes={"n_kids": n_kids})
+
+
+def l_terms(cohort: int) -> tuple[str, ...]:
+    """Terms in which a pupil entering primary in ``cohort`` still has a temporary L number."""
+    return (f"{cohort}-autumn", f"{cohort + 1}-spring")
+
+
+def _settle_l_numbers(kids: pd.DataFrame, registry: pd.DataFrame) -> None:
+    """Keep an L number only where the pipeline's link rule (same birth date, name and
+    school, 在读 throughout) can join it to the G number that replaces it; others get a
+    G number from the start. L numbers of the last entry cohort are never replaced."""
+    lk = kids.index[kids["id_kind"] == "L"]
+    reg = registry[registry["pid"].isin(lk)]
+    by = {(p, t): (s, st) for p, t, s, st in
+          zip(reg["pid"], reg["term"], reg["school"], reg["status"], strict=True)}
+    for pid in lk:
+        c = int(kids.at[pid, "cohort"])
+        names = list(l_terms(c)) + ([f"{c + 1}-autumn"] if f"{c + 1}-autumn" in TERMS else [])
+        idx = [TERMS.index(t) for t in names if t in TERMS]
+        rows = [by.get((pid, i)) for i in idx]
+        ok = all(r is not None and r[1] == ENROLLED for r in rows) and len({r[0] for r in rows}) == 1
+        if not ok:
+            kids.at[pid, "id_kind"] = "G"
 
 
 # --------------------------------------------------------------------------- careers
