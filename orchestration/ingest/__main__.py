@@ -1,4 +1,7 @@
-"""Load the landing folder without Dagster: `python -m orchestration.ingest [--landing DIR] [--db PATH]`."""
+"""Load the landing folder without Dagster.
+
+`python -m orchestration.ingest [--landing DIR] [--db PATH] [--source S] [--details]`
+"""
 
 from __future__ import annotations
 

@@ -474,7 +474,7 @@ def _load_csv(
 ) -> tuple[list[SheetOutcome], list[str]]:
     decoded = decode_text(data, ctx.file_name)
     ctx.encoding = decoded.encoding
-    records = frame_records(decoded.lines)
+    records, unbalanced = frame_records(decoded.lines)
     head: list[tuple[int, list[str]]] = []
     for number, text in records:
         if not is_blank_line(text):
@@ -490,6 +490,11 @@ def _load_csv(
     body = [(n, t) for n, t in records if n > header_row and not is_blank_line(t)]
     bad_lines = [(n, t) for n, t in decoded.undecodable.items() if n > header_row]
     quarantined = [(n, f"undecodable bytes (not {decoded.encoding})", t) for n, t in bad_lines]
+    quarantined += [
+        (n, "unbalanced quote: the quoted cell never closes", t)
+        for n, t in unbalanced
+        if n > header_row and not is_blank_line(t)
+    ]
 
     cols = {"__row": "INTEGER"} | {f"f{i + 1}": "VARCHAR" for i in range(width)}
     with tempfile.TemporaryDirectory(prefix="eduaid_ingest_") as tmp:

@@ -194,8 +194,9 @@ def missing_required(cmap: ColumnMap, spec: SourceColumns) -> list[str]:
 
 # --------------------------------------------------------------------------- rows
 
-_TOTAL_PREFIXES = ("合计", "总计", "小计")
-_GRAND_TOTAL_PREFIXES = ("合计", "总计")
+# `合计`, `总计：`, `小计(元)`, `城关镇小计`, but not a name such as `合计镇中心小学`.
+_TOTAL_LABEL = re.compile(r"^(?:[合总小]计(?![\u4e00-\u9fff])|[\u4e00-\u9fff]{1,12}[合小]计$)")
+_GRAND_TOTAL_LABEL = re.compile(r"^[合总]计(?![\u4e00-\u9fff])")
 _SIGNOFF = re.compile(
     r"制表人|审核人|导出人|导出时间|填报人|负责人|制表日期|制表时间|审核日期|填报日期|填报单位"
 )
@@ -215,7 +216,7 @@ def row_kind(cells: Sequence[object]) -> str:
     filled = [t for t in texts if t]
     if not filled:
         return "blank"
-    if any(t.startswith(_TOTAL_PREFIXES) for t in filled[:2]):
+    if any(_TOTAL_LABEL.match(t) for t in filled[:2]):
         return "total"
     if len(filled) <= max(3, len(texts) // 2) and any(_SIGNOFF.search(t) for t in filled):
         return "signoff"
@@ -224,7 +225,7 @@ def row_kind(cells: Sequence[object]) -> str:
 
 def is_grand_total(cells: Sequence[object]) -> bool:
     filled = [t for t in (normalise_header(c) for c in cells) if t]
-    return any(t.startswith(_GRAND_TOTAL_PREFIXES) for t in filled[:2])
+    return any(_GRAND_TOTAL_LABEL.match(t) for t in filled[:2])
 
 
 _MONEY_STRIP = re.compile(r"[,￥¥元\s]|人民币|RMB", re.IGNORECASE)
@@ -403,16 +404,21 @@ def split_lines_bytes(data: bytes) -> list[bytes]:
 MAX_RECORD_LINES = 50
 
 
-def frame_records(lines: Sequence[str | None]) -> list[tuple[int, str]]:
+def frame_records(
+    lines: Sequence[str | None],
+) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
     """Group physical lines into CSV records: (first line number, record text).
 
     A record spans lines only while a quoted field is open (odd number of quote
     characters so far), for at most MAX_RECORD_LINES lines, so that one stray quote
-    cannot swallow the rest of a file. Undecodable lines (None) are left out.
+    cannot swallow the rest of a file. Returns the records and, apart, the lines
+    whose quote never closes (no CSV reader can split them). Undecodable lines
+    (None) are left out.
     """
     if not any(line is not None and '"' in line for line in lines):
-        return [(n, line) for n, line in enumerate(lines, 1) if line is not None]
+        return [(n, line) for n, line in enumerate(lines, 1) if line is not None], []
     records: list[tuple[int, str]] = []
+    unbalanced: list[tuple[int, str]] = []
     total = len(lines)
     i = 0
     while i < total:
@@ -429,13 +435,13 @@ def frame_records(lines: Sequence[str | None]) -> list[tuple[int, str]]:
             parts.append(lines[j])
             quotes += lines[j].count('"')
             j += 1
-        if quotes % 2:  # never closed: keep the line alone (the CSV reader rejects it)
-            records.append((i + 1, line))
+        if quotes % 2:
+            unbalanced.append((i + 1, line))
             i += 1
         else:
             records.append((i + 1, "\n".join(parts)))
             i = j
-    return records
+    return records, unbalanced
 
 
 def parse_csv_record(text: str) -> list[str]:

@@ -1,0 +1,12 @@
+"""Dagster entry point: only assembles the definitions of each concern's package.
+
+Add a package by importing it and listing its `defs` below.
+"""
+
+from dagster import Definitions
+
+from orchestration import ingest
+
+defs = Definitions.merge(
+    ingest.defs,
+)
