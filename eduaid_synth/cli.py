@@ -14,6 +14,7 @@ import shutil
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +26,14 @@ from .payments import PlantConfig, build_payments
 from .world import WorldConfig, make_county, simulate
 
 
-def generate_county(idx: int, seed: int, landing: Path, truth_dir: Path, csv_only: bool) -> dict:
+def generate_county(idx: int, seed: int, landing: Path, truth_dir: Path, csv_only: bool,
+                    size: float = 1.0) -> dict:
     rng = np.random.default_rng([seed, idx])
     county = make_county(idx, rng)
     t0 = time.perf_counter()
-    world = simulate(county, WorldConfig(), rng)
-    pay = build_payments(world, PlantConfig(), rng)
+    world_cfg = WorldConfig()
+    world = simulate(county, replace(world_cfg, cohort_size=round(world_cfg.cohort_size * size)), rng)
+    pay = build_payments(world, PlantConfig().scaled(size * county.size), rng)
     t1 = time.perf_counter()
     delivered = write_county(world, pay, landing, seed, ExportConfig(csv_only=csv_only))
     t2 = time.perf_counter()
@@ -60,7 +63,9 @@ def _merge_parts(truth_dir: Path) -> None:
 
 
 def generate(scale: int, seed: int, landing: Path, truth_dir: Path, force: bool = False,
-             workers: int = 2, csv_only: bool | None = None) -> list[dict]:
+             workers: int = 2, csv_only: bool | None = None, size: float = 1.0) -> list[dict]:
+    """Write a landing folder of ``scale`` counties and its truth. ``size`` shrinks each
+    county (tests use small ones); plants shrink with it."""
     if truth_dir.resolve().is_relative_to(landing.resolve()):
         raise SystemExit("the truth folder must not be inside the landing folder")
     if landing.exists() and any(landing.iterdir()):
@@ -72,7 +77,7 @@ def generate(scale: int, seed: int, landing: Path, truth_dir: Path, force: bool 
     landing.mkdir(parents=True, exist_ok=True)
     truth_dir.mkdir(parents=True, exist_ok=True)
     csv_only = scale > 1 if csv_only is None else csv_only  # Excel caps a sheet at ~1M rows
-    args = [(i, seed, landing, truth_dir, csv_only) for i in range(scale)]
+    args = [(i, seed, landing, truth_dir, csv_only, size) for i in range(scale)]
     if scale == 1 or workers == 1:
         results = [generate_county(*a) for a in args]
     else:
@@ -80,7 +85,7 @@ def generate(scale: int, seed: int, landing: Path, truth_dir: Path, force: bool 
             results = list(pool.map(generate_county, *zip(*args, strict=True)))
     _merge_parts(truth_dir)
     (truth_dir / "generation.json").write_text(json.dumps(
-        {"scale": scale, "seed": seed, "csv_only": csv_only, "counties": results},
+        {"scale": scale, "seed": seed, "size": size, "csv_only": csv_only, "counties": results},
         ensure_ascii=False, indent=1), encoding="utf-8")
     return results
 
@@ -104,12 +109,13 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--workers", type=int, default=2)
         p.add_argument("--csv-only", action="store_true", default=None)
         p.add_argument("--force", action="store_true")
+        p.add_argument("--size", type=float, default=1.0, help="county size factor (tests: 0.05)")
     a = ap.parse_args(argv)
     if a.cmd == "bench":
         a.force = True
     t0 = time.perf_counter()
     res = generate(a.scale, a.seed, a.landing, a.truth, force=a.force, workers=a.workers,
-                   csv_only=a.csv_only)
+                   csv_only=a.csv_only, size=a.size)
     dt = time.perf_counter() - t0
     records = sum(r["records"] for r in res)
     files = sum(r["files"] for r in res)

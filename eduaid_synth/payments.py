@@ -67,7 +67,13 @@ class PlantConfig:
     identity_bad_checksum: int = 6
     identity_name_conflict: int = 4
     refunded_duplicate: int = 10     # look-alike: duplicated line later refunded
-    correction_dropped_members: float = 0.03  # look-alike: share of members missing from the first delivery
+
+    def scaled(self, factor: float) -> PlantConfig:
+        """Counts for a county ``factor`` times the default size (at least one of each)."""
+        from dataclasses import fields, replace
+
+        return replace(self, **{f.name: max(1, round(getattr(self, f.name) * factor))
+                                for f in fields(self)})
 
 
 @dataclass
