@@ -95,6 +95,7 @@ def compute(world: World, pay: Payments, delivered: Delivered) -> Truth:
                                                       zip(enr["stage"], enr["grade"], strict=True)],
         "is_boarding": enr["boarding"].astype(bool),
         "enrollment_status": enr["status"].map(STATUS_CODE), "n_rows": enr["n_rows"],
+        "is_disabled": enr["pid"].map(people["is_disabled"]).fillna(False).astype(bool),
     })
 
     # households

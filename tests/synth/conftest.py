@@ -1,0 +1,31 @@
+"""A county-scale landing folder, generated once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from eduaid_synth.cli import generate
+
+
+@pytest.fixture(scope="session")
+def county(tmp_path_factory) -> Path:
+    """Scale 1, seed 7: the demo county (about a minute)."""
+    root = tmp_path_factory.mktemp("county")
+    generate(1, 7, root / "landing", root / "truth")
+    return root
+
+
+@pytest.fixture(scope="session")
+def truth(county):
+    cache: dict[str, pd.DataFrame] = {}
+
+    def load(name: str) -> pd.DataFrame:
+        if name not in cache:
+            cache[name] = pd.read_csv(county / "truth" / f"{name}.csv", dtype=str,
+                                      keep_default_na=False)
+        return cache[name]
+
+    return load
