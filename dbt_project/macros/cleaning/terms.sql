@@ -1,0 +1,62 @@
+{#- Terms: YYYY-autumn (the autumn term that starts in September of YYYY) and
+    YYYY-spring (the spring term of calendar year YYYY). -#}
+
+{#- The term a snapshot month describes: September to February → the autumn
+    term that began in that September (2021-02 → 2020-autumn); March to
+    August → that year's spring term. -#}
+{% macro term_of_snapshot(month_date) -%}
+    {%- set int_type = api.Column.translate_type('integer') -%}
+    {%- set str_type = api.Column.translate_type('string') -%}
+    case
+        when {{ month_date }} is null then null
+        when extract(month from {{ month_date }}) >= {{ var('autumn_term_start_month') }}
+            then cast(cast(extract(year from {{ month_date }}) as {{ int_type }}) as {{ str_type }}) || '-autumn'
+        when extract(month from {{ month_date }}) < {{ var('spring_term_start_month') }}
+            then cast(cast(extract(year from {{ month_date }}) as {{ int_type }}) - 1 as {{ str_type }}) || '-autumn'
+        else cast(cast(extract(year from {{ month_date }}) as {{ int_type }}) as {{ str_type }}) || '-spring'
+    end
+{%- endmacro %}
+
+
+{#- The term of a payment line from its 学年 and 学期 cells.
+    - school_year: 2020-2021, 2020—2021, 2020学年 (its first year counts);
+    - semester: a word from seed semester_crosswalk (秋季学期, 第一学期, 全年 →
+      autumn of the school year's first year; 春季学期, 第二学期 → spring of its
+      second year);
+    - or one semester cell that carries the year: 2020年秋季学期, 2021春,
+      2021年春季学期 (the calendar year of that term), or a school year and a
+      semester: 2020-2021学年第二学期, 2020学年第一学期.
+    Null when the term cannot be read. Pass table-qualified column references:
+    the lookup is a subquery over the seed, whose columns are semester_text and
+    semester. -#}
+{% macro parse_term(school_year, semester) -%}
+    {%- set int_type = api.Column.translate_type('integer') -%}
+    {%- set str_type = api.Column.translate_type('string') -%}
+    {%- set sem = eduaid.lookup_key(semester) -%}
+    {%- set school_year_form %}^([0-9]{4})(?:[-—–~/至][0-9]{2,4}(?:学年度?|学年|年度)?|学年度?)(.*)${% endset -%}
+    {%- set calendar_form %}^([0-9]{4})(?:年度?)?(.*)${% endset -%}
+    {%- set sem_school_year = eduaid.regex_extract(sem, school_year_form, 1) -%}
+    {%- set sem_calendar_year = eduaid.regex_extract(sem, calendar_form, 1) -%}
+    {%- set season_word -%}
+        coalesce(
+            {{ eduaid.regex_extract(sem, school_year_form, 2) }},
+            {{ eduaid.regex_extract(sem, calendar_form, 2) }},
+            {{ sem }}
+        )
+    {%- endset -%}
+    {%- set first_year -%}
+        coalesce({{ sem_school_year }}, {{ eduaid.regex_extract(eduaid.lookup_key(school_year), '^([0-9]{4})', 1) }})
+    {%- endset -%}
+    (
+        select
+            case
+                when {{ sem_school_year }} is null and {{ sem_calendar_year }} is not null
+                    then {{ sem_calendar_year }} || '-' || semester_crosswalk.semester
+                when semester_crosswalk.semester = 'autumn'
+                    then {{ first_year }} || '-autumn'
+                else cast(cast({{ first_year }} as {{ int_type }}) + 1 as {{ str_type }}) || '-spring'
+            end
+        from {{ ref('semester_crosswalk') }} as semester_crosswalk
+        where semester_crosswalk.semester_text = {{ season_word }}
+    )
+{%- endmacro %}

@@ -1,0 +1,102 @@
+-- Every payment line is kept, duplicates included: a line paid twice is an
+-- audit finding downstream, never silently removed.
+with
+
+source as (
+
+    select * from {{ source('raw', 'disbursements') }}
+
+),
+
+program_aliases as (
+
+    select * from {{ ref('program_aliases') }}
+
+),
+
+grades as (
+
+    select * from {{ ref('grade_crosswalk') }}
+
+),
+
+hardship_types as (
+
+    select * from {{ ref('hardship_type_crosswalk') }}
+
+),
+
+cleaned as (
+
+    select
+        {{ gen_skey(['_file_sha256', '_sheet_name', '_row_number']) }} as payment_line_key,
+        {{ clean_code('school_code') }} as school_code,
+        {{ normalize_id_number('id_number') }} as id_number,
+        id_number as id_number_raw,
+        upper({{ clean_code('student_number') }}) as student_number,
+        {{ clean_code('batch_id') }} as batch_id,
+        {{ normalize_name('name') }} as person_name,
+        {{ clean_text('school_name') }} as school_name,
+        {{ lookup_key('school_year') }} as school_year,
+        {{ lookup_key('semester') }} as semester,
+        {{ parse_term('source.school_year', 'source.semester') }} as term_code,
+        {{ lookup_key('program') }} as program_name,
+        {{ lookup_key('grade') }} as grade,
+        {{ lookup_key('hardship_type') }} as hardship_type,
+        {{ lookup_key('method') }} as payment_method,
+        {{ parse_money_yuan('amount') }} as amount_yuan,
+        {{ is_parsed('amount', parse_money_yuan('amount')) }} as is_amount_parsed,
+        {{ parse_date('paid_on') }} as paid_on,
+        {{ is_parsed('paid_on', parse_date('paid_on')) }} as is_paid_on_parsed,
+        {{ lineage_columns('source') }}
+    from source
+
+),
+
+final as (
+
+    select
+        cleaned.payment_line_key,
+        cleaned.school_code,
+        cleaned.id_number,
+        cleaned.id_number_raw,
+        cleaned.student_number,
+        cleaned.batch_id,
+        cleaned.person_name,
+        cleaned.school_name,
+        cleaned.school_year,
+        cleaned.semester,
+        cleaned.term_code,
+        cleaned.program_name,
+        program_aliases.program_code,
+        cleaned.grade,
+        grades.stage,
+        cleaned.hardship_type,
+        hardship_types.hardship_type_code,
+        cleaned.payment_method,
+        cleaned.amount_yuan,
+        grades.grade_number,
+        {{ is_valid_id('cleaned.id_number') }} as is_id_valid,
+        cleaned.term_code is not null as is_term_parsed,
+        cleaned.is_amount_parsed,
+        cleaned.amount_yuan < 0 as is_refund,
+        cleaned.is_paid_on_parsed,
+        {{ id_birth_on('cleaned.id_number') }} as birth_on_from_id,
+        cleaned.paid_on,
+        cleaned.source_file,
+        cleaned.source_sheet,
+        cleaned.source_row,
+        cleaned.source_file_sha256,
+        cleaned.delivered_at,
+        cleaned.loaded_at
+    from cleaned
+    left join program_aliases
+        on cleaned.program_name = program_aliases.alias
+    left join grades
+        on cleaned.grade = grades.grade_text
+    left join hardship_types
+        on cleaned.hardship_type = hardship_types.hardship_text
+
+)
+
+select * from final

@@ -1,0 +1,112 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'dropout_ledger') }}
+
+),
+
+dispositions as (
+
+    select
+        status_text,
+        status_code
+    from {{ ref('status_crosswalk') }}
+    where source = 'dropout_ledger'
+
+),
+
+case_types as (
+
+    select
+        status_text,
+        status_code
+    from {{ ref('status_crosswalk') }}
+    where source = 'dropout_ledger_case_type'
+
+),
+
+township_aliases as (
+
+    select * from {{ ref('township_aliases') }}
+
+),
+
+ranked_deliveries as (
+
+    select
+        *,
+        {{ delivery_rank() }} as delivery_rank
+    from source
+
+),
+
+newest_delivery as (
+
+    select * from ranked_deliveries
+    where delivery_rank = 1
+
+),
+
+cleaned as (
+
+    select
+        {{ gen_skey(['_file_sha256', '_sheet_name', '_row_number']) }} as case_row_key,
+        {{ normalize_id_number('id_number') }} as id_number,
+        id_number as id_number_raw,
+        {{ clean_code('school_code') }} as school_code,
+        {{ normalize_name('name') }} as person_name,
+        {{ normalize_township('township') }} as township_key,
+        {{ lookup_key('case_type') }} as case_type_text,
+        {{ lookup_key('disposition') }} as disposition_text,
+        {{ parse_date('recorded_on') }} as recorded_on,
+        {{ is_parsed('recorded_on', parse_date('recorded_on')) }} as is_recorded_on_parsed,
+        {{ parse_date('closed_on') }} as closed_on,
+        {{ is_parsed('closed_on', parse_date('closed_on')) }} as is_closed_on_parsed,
+        _snapshot_month as snapshot_on,
+        {{ term_of_snapshot('_snapshot_month') }} as term_code,
+        {{ lineage_columns('newest_delivery') }}
+    from newest_delivery
+
+),
+
+final as (
+
+    select
+        cleaned.case_row_key,
+        cleaned.id_number,
+        cleaned.id_number_raw,
+        cleaned.school_code,
+        cleaned.person_name,
+        coalesce(township_aliases.township, cleaned.township_key) as township,
+        cleaned.case_type_text,
+        case_types.status_code as case_type,
+        cleaned.disposition_text,
+        dispositions.status_code as disposition,
+        cleaned.term_code,
+        {{ is_valid_id('cleaned.id_number') }} as is_id_valid,
+        -- Open until 销号 (closed_on); an unreadable closed_on leaves the case open.
+        cleaned.closed_on is null as is_open,
+        cleaned.is_recorded_on_parsed,
+        cleaned.is_closed_on_parsed,
+        {{ id_birth_on('cleaned.id_number') }} as birth_on_from_id,
+        cleaned.recorded_on,
+        cleaned.closed_on,
+        cleaned.snapshot_on,
+        cleaned.source_file,
+        cleaned.source_sheet,
+        cleaned.source_row,
+        cleaned.source_file_sha256,
+        cleaned.delivered_at,
+        cleaned.loaded_at
+    from cleaned
+    left join dispositions
+        on cleaned.disposition_text = dispositions.status_text
+    left join case_types
+        on cleaned.case_type_text = case_types.status_text
+    left join township_aliases
+        on cleaned.township_key = township_aliases.alias
+
+)
+
+select * from final

@@ -1,0 +1,129 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'households') }}
+
+),
+
+poverty_statuses as (
+
+    select
+        status_text,
+        status_code
+    from {{ ref('status_crosswalk') }}
+    where source = 'households'
+
+),
+
+household_attributes as (
+
+    select * from {{ ref('household_attribute_crosswalk') }}
+
+),
+
+in_school_statuses as (
+
+    select * from {{ ref('in_school_status_crosswalk') }}
+
+),
+
+township_aliases as (
+
+    select * from {{ ref('township_aliases') }}
+
+),
+
+ranked_deliveries as (
+
+    select
+        *,
+        {{ delivery_rank() }} as delivery_rank
+    from source
+
+),
+
+newest_delivery as (
+
+    select * from ranked_deliveries
+    where delivery_rank = 1
+
+),
+
+cleaned as (
+
+    select
+        {{ gen_skey(['_file_sha256', '_sheet_name', '_row_number']) }} as household_member_row_key,
+        {{ clean_code('household_id') }} as household_id,
+        {{ normalize_id_number('id_number') }} as id_number,
+        id_number as id_number_raw,
+        {{ normalize_name('name') }} as person_name,
+        {{ normalize_sex('sex') }} as sex,
+        {{ clean_text('county') }} as county,
+        {{ normalize_township('township') }} as township_key,
+        {{ clean_text('village') }} as village,
+        {{ lookup_key('relation') }} as relation,
+        {{ lookup_key('in_school_status') }} as in_school_status,
+        {{ lookup_key('health') }} as health,
+        {{ lookup_key('household_attribute') }} as household_attribute,
+        {{ lookup_key('poverty_status') }} as poverty_status,
+        {{ lookup_key('monitoring_type') }} as monitoring_type,
+        {{ safe_cast(regex_extract(lookup_key('identified_year'), '^([0-9]{4})'), 'integer') }} as identified_year,
+        {{ safe_cast(regex_extract(lookup_key('exit_year'), '^([0-9]{4})'), 'integer') }} as exit_year,
+        _snapshot_month as snapshot_on,
+        {{ term_of_snapshot('_snapshot_month') }} as term_code,
+        {{ lineage_columns('newest_delivery') }}
+    from newest_delivery
+
+),
+
+final as (
+
+    select
+        cleaned.household_member_row_key,
+        cleaned.household_id,
+        cleaned.id_number,
+        cleaned.id_number_raw,
+        cleaned.person_name,
+        cleaned.sex,
+        {{ id_sex('cleaned.id_number') }} as sex_from_id,
+        cleaned.county,
+        coalesce(township_aliases.township, cleaned.township_key) as township,
+        cleaned.village,
+        cleaned.relation,
+        cleaned.in_school_status,
+        in_school_statuses.stage as in_school_stage,
+        cleaned.health,
+        cleaned.household_attribute,
+        household_attributes.attribute_code as household_attribute_code,
+        cleaned.poverty_status,
+        poverty_statuses.status_code as poverty_status_code,
+        cleaned.monitoring_type,
+        cleaned.term_code,
+        cleaned.identified_year,
+        cleaned.exit_year,
+        {{ is_valid_id('cleaned.id_number') }} as is_id_valid,
+        in_school_statuses.stage is not null as is_in_school,
+        coalesce(cleaned.health = '残疾', false) as is_disabled,
+        cleaned.monitoring_type is not null as is_monitored,
+        {{ id_birth_on('cleaned.id_number') }} as birth_on_from_id,
+        cleaned.snapshot_on,
+        cleaned.source_file,
+        cleaned.source_sheet,
+        cleaned.source_row,
+        cleaned.source_file_sha256,
+        cleaned.delivered_at,
+        cleaned.loaded_at
+    from cleaned
+    left join township_aliases
+        on cleaned.township_key = township_aliases.alias
+    left join in_school_statuses
+        on cleaned.in_school_status = in_school_statuses.in_school_text
+    left join household_attributes
+        on cleaned.household_attribute = household_attributes.attribute_text
+    left join poverty_statuses
+        on cleaned.poverty_status = poverty_statuses.status_text
+
+)
+
+select * from final

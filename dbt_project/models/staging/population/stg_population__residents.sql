@@ -1,0 +1,98 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'population') }}
+
+),
+
+resident_statuses as (
+
+    select
+        status_text,
+        status_code
+    from {{ ref('status_crosswalk') }}
+    where source = 'population'
+
+),
+
+township_aliases as (
+
+    select * from {{ ref('township_aliases') }}
+
+),
+
+ranked_deliveries as (
+
+    select
+        *,
+        {{ delivery_rank() }} as delivery_rank
+    from source
+
+),
+
+newest_delivery as (
+
+    select * from ranked_deliveries
+    where delivery_rank = 1
+
+),
+
+cleaned as (
+
+    select
+        {{ gen_skey(['_file_sha256', '_sheet_name', '_row_number']) }} as resident_row_key,
+        {{ normalize_id_number('id_number') }} as id_number,
+        id_number as id_number_raw,
+        {{ normalize_name('name') }} as person_name,
+        {{ normalize_sex('sex') }} as sex,
+        {{ normalize_township('township') }} as township_key,
+        {{ clean_text('village') }} as village,
+        {{ lookup_key('status') }} as resident_status_text,
+        {{ parse_date('birth_date') }} as birth_on,
+        {{ is_parsed('birth_date', parse_date('birth_date')) }} as is_birth_on_parsed,
+        {{ parse_date('died_on') }} as died_on,
+        {{ is_parsed('died_on', parse_date('died_on')) }} as is_died_on_parsed,
+        _snapshot_month as snapshot_on,
+        {{ term_of_snapshot('_snapshot_month') }} as term_code,
+        {{ lineage_columns('newest_delivery') }}
+    from newest_delivery
+
+),
+
+final as (
+
+    select
+        cleaned.resident_row_key,
+        cleaned.id_number,
+        cleaned.id_number_raw,
+        cleaned.person_name,
+        cleaned.sex,
+        {{ id_sex('cleaned.id_number') }} as sex_from_id,
+        coalesce(township_aliases.township, cleaned.township_key) as township,
+        cleaned.village,
+        cleaned.resident_status_text,
+        resident_statuses.status_code as resident_status,
+        cleaned.term_code,
+        {{ is_valid_id('cleaned.id_number') }} as is_id_valid,
+        cleaned.is_birth_on_parsed,
+        cleaned.is_died_on_parsed,
+        cleaned.birth_on,
+        {{ id_birth_on('cleaned.id_number') }} as birth_on_from_id,
+        cleaned.died_on,
+        cleaned.snapshot_on,
+        cleaned.source_file,
+        cleaned.source_sheet,
+        cleaned.source_row,
+        cleaned.source_file_sha256,
+        cleaned.delivered_at,
+        cleaned.loaded_at
+    from cleaned
+    left join resident_statuses
+        on cleaned.resident_status_text = resident_statuses.status_text
+    left join township_aliases
+        on cleaned.township_key = township_aliases.alias
+
+)
+
+select * from final

@@ -1,0 +1,94 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'schools') }}
+
+),
+
+school_statuses as (
+
+    select
+        status_text,
+        status_code
+    from {{ ref('status_crosswalk') }}
+    where source = 'schools'
+
+),
+
+township_aliases as (
+
+    select * from {{ ref('township_aliases') }}
+
+),
+
+ranked_deliveries as (
+
+    select
+        *,
+        {{ delivery_rank() }} as delivery_rank
+    from source
+
+),
+
+newest_delivery as (
+
+    select * from ranked_deliveries
+    where delivery_rank = 1
+
+),
+
+cleaned as (
+
+    select
+        {{ gen_skey(['_file_sha256', '_sheet_name', '_row_number']) }} as school_row_key,
+        {{ clean_code('school_code') }} as school_code,
+        {{ clean_code('division_code') }} as division_code,
+        {{ clean_text('school_name') }} as school_name,
+        {{ lookup_key('school_type') }} as school_type,
+        {{ lookup_key('ownership') }} as ownership,
+        {{ normalize_township('township') }} as township_key,
+        {{ clean_code('urban_rural') }} as urban_rural_code,
+        {{ lookup_key('status') }} as school_status_text,
+        {{ parse_yes_no('has_boarding') }} as has_boarding,
+        _snapshot_month as snapshot_on,
+        {{ term_of_snapshot('_snapshot_month') }} as term_code,
+        {{ lineage_columns('newest_delivery') }}
+    from newest_delivery
+
+),
+
+final as (
+
+    select
+        cleaned.school_row_key,
+        cleaned.school_code,
+        cleaned.division_code,
+        cleaned.school_name,
+        cleaned.school_type,
+        cleaned.ownership,
+        coalesce(township_aliases.township, cleaned.township_key) as township,
+        cleaned.urban_rural_code,
+        cleaned.school_status_text,
+        -- An empty status cell means the school is open.
+        coalesce(school_statuses.status_code, case when cleaned.school_status_text is null then 'open' end)
+            as school_status,
+        cleaned.term_code,
+        cleaned.has_boarding,
+        coalesce(school_statuses.status_code in ('merged', 'closed'), false) as is_closed,
+        cleaned.snapshot_on,
+        cleaned.source_file,
+        cleaned.source_sheet,
+        cleaned.source_row,
+        cleaned.source_file_sha256,
+        cleaned.delivered_at,
+        cleaned.loaded_at
+    from cleaned
+    left join school_statuses
+        on cleaned.school_status_text = school_statuses.status_text
+    left join township_aliases
+        on cleaned.township_key = township_aliases.alias
+
+)
+
+select * from final

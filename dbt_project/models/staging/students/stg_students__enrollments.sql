@@ -1,0 +1,143 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'students') }}
+
+),
+
+grades as (
+
+    select * from {{ ref('grade_crosswalk') }}
+
+),
+
+enrollment_statuses as (
+
+    select
+        status_text,
+        status_code
+    from {{ ref('status_crosswalk') }}
+    where source = 'students'
+
+),
+
+boarding_modes as (
+
+    select
+        status_text,
+        status_code
+    from {{ ref('status_crosswalk') }}
+    where source = 'students_boarding'
+
+),
+
+township_aliases as (
+
+    select * from {{ ref('township_aliases') }}
+
+),
+
+ranked_deliveries as (
+
+    select
+        *,
+        {{ delivery_rank() }} as delivery_rank
+    from source
+
+),
+
+newest_delivery as (
+
+    select * from ranked_deliveries
+    where delivery_rank = 1
+
+),
+
+cleaned as (
+
+    select
+        {{ gen_skey(['_file_sha256', '_sheet_name', '_row_number']) }} as enrollment_row_key,
+        {{ clean_code('school_code') }} as school_code,
+        upper({{ clean_code('student_number') }}) as student_number,
+        {{ normalize_id_number('id_number') }} as id_number,
+        id_number as id_number_raw,
+        {{ normalize_name('name') }} as person_name,
+        {{ normalize_sex('sex') }} as sex,
+        {{ clean_text('school_name') }} as school_name,
+        {{ lookup_key('grade') }} as grade,
+        {{ clean_text('class') }} as class_name,
+        {{ lookup_key('boarding') }} as boarding,
+        {{ lookup_key('status') }} as enrollment_status_text,
+        {{ normalize_township('hukou_township') }} as hukou_township_key,
+        {{ parse_yes_no('is_disabled') }} as is_disabled,
+        {{ parse_yes_no('is_left_behind') }} as is_left_behind,
+        {{ parse_date('birth_date') }} as birth_on,
+        {{ is_parsed('birth_date', parse_date('birth_date')) }} as is_birth_on_parsed,
+        {{ parse_month('enrolled_on') }} as enrolled_month_on,
+        {{ is_parsed('enrolled_on', parse_month('enrolled_on')) }} as is_enrolled_month_on_parsed,
+        _snapshot_month as snapshot_on,
+        {{ term_of_snapshot('_snapshot_month') }} as term_code,
+        {{ lineage_columns('newest_delivery') }}
+    from newest_delivery
+
+),
+
+final as (
+
+    select
+        cleaned.enrollment_row_key,
+        cleaned.school_code,
+        cleaned.student_number,
+        -- G: the ID with a G prefix; J: no ID; L: temporary, replaced later by a G number.
+        left(cleaned.student_number, 1) as student_number_kind,
+        cleaned.id_number,
+        cleaned.id_number_raw,
+        cleaned.person_name,
+        cleaned.sex,
+        {{ id_sex('cleaned.id_number') }} as sex_from_id,
+        cleaned.school_name,
+        cleaned.grade,
+        grades.stage,
+        grades.grade_label,
+        cleaned.class_name,
+        cleaned.boarding,
+        cleaned.enrollment_status_text,
+        enrollment_statuses.status_code as enrollment_status,
+        coalesce(township_aliases.township, cleaned.hukou_township_key) as hukou_township,
+        cleaned.term_code,
+        grades.grade_number,
+        {{ is_valid_id('cleaned.id_number') }} as is_id_valid,
+        case boarding_modes.status_code
+            when 'boarding' then true
+            when 'day' then false
+        end as is_boarding,
+        coalesce(grades.is_final_grade, false) as is_final_grade,
+        enrollment_statuses.status_code = 'enrolled' as is_enrolled,
+        cleaned.is_disabled,
+        cleaned.is_left_behind,
+        cleaned.is_birth_on_parsed,
+        cleaned.is_enrolled_month_on_parsed,
+        cleaned.birth_on,
+        {{ id_birth_on('cleaned.id_number') }} as birth_on_from_id,
+        cleaned.enrolled_month_on,
+        cleaned.snapshot_on,
+        cleaned.source_file,
+        cleaned.source_sheet,
+        cleaned.source_row,
+        cleaned.source_file_sha256,
+        cleaned.delivered_at,
+        cleaned.loaded_at
+    from cleaned
+    left join grades
+        on cleaned.grade = grades.grade_text
+    left join enrollment_statuses
+        on cleaned.enrollment_status_text = enrollment_statuses.status_text
+    left join boarding_modes
+        on cleaned.boarding = boarding_modes.status_text
+    left join township_aliases
+        on cleaned.hukou_township_key = township_aliases.alias
+
+)
+
+select * from final
