@@ -380,6 +380,8 @@ def _mostly_utf8(raw_lines: list[bytes]) -> bool:
             good += 1
         except UnicodeDecodeError:
             bad += 1
+        if good + bad >= 5000:  # a sample decides
+            break
     return good > bad
 
 
