@@ -1,7 +1,8 @@
 {#- Resident identity numbers (GB 11643-1999). -#}
 
 {#- The check character of the first 17 digits: ISO 7064 MOD 11-2.
-    Null when first17 holds a non-digit. -#}
+    Reads characters 1..17 of its argument (an 18-character ID will do); null
+    when one of them is not a digit. -#}
 {% macro id_checksum_char(first17) -%}
     {%- set weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2] -%}
     substr(
@@ -31,13 +32,15 @@
     goes after the 6-digit area code and the check character is appended.
     Validity is a separate question: see is_valid_id. -#}
 {% macro normalize_id_number(expr) -%}
-    {%- set cleaned = eduaid.id_number_cleaned(expr) -%}
-    {%- set first17 = 'substr(' ~ cleaned ~ ', 1, 6) || \'19\' || substr(' ~ cleaned ~ ', 7, 9)' -%}
+    {%- set first17 = "substr(id_cleaned__, 1, 6) || '19' || substr(id_cleaned__, 7, 9)" -%}
+    {%- set body -%}
     case
-        when {{ eduaid.regex_full_match(cleaned, '[0-9]{15}') }}
-            then {{ first17 }} || {{ eduaid.id_checksum_char('(' ~ first17 ~ ')') }}
-        else {{ cleaned }}
+        when {{ eduaid.regex_full_match('id_cleaned__', '[0-9]{15}') }}
+            then {{ eduaid.let(first17, 'id_first17__', "id_first17__ || " ~ eduaid.id_checksum_char('id_first17__')) }}
+        else id_cleaned__
     end
+    {%- endset -%}
+    {{ eduaid.let(eduaid.id_number_cleaned(expr), 'id_cleaned__', body) }}
 {%- endmacro %}
 
 
@@ -54,13 +57,16 @@
     character is right and its birth date is a real date between
     id_birth_year_min and today. Never null. -#}
 {% macro is_valid_id(id_number) -%}
+    {%- set body -%}
     coalesce(
-        {{ eduaid.regex_full_match(id_number, '[0-9]{17}[0-9X]') }}
-        and substr({{ id_number }}, 18, 1) = {{ eduaid.id_checksum_char('substr(' ~ id_number ~ ', 1, 17)') }}
-        and {{ eduaid.id_birth_date_raw(id_number) }}
+        {{ eduaid.regex_full_match('id_checked__', '[0-9]{17}[0-9X]') }}
+        and substr(id_checked__, 18, 1) = {{ eduaid.id_checksum_char('id_checked__') }}
+        and {{ eduaid.id_birth_date_raw('id_checked__') }}
         between cast('{{ var("id_birth_year_min") }}-01-01' as date) and current_date,
         false
     )
+    {%- endset -%}
+    {{ eduaid.let(id_number, 'id_checked__', body) }}
 {%- endmacro %}
 
 
