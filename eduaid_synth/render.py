@@ -870,8 +870,6 @@ def _write_csv(path: Path, r: _Renderer, order, values, header, sheet: _Sheet) -
         fh.write(small(sheet.footer))
 
 
-
-
 def _csv_quoted(col: np.ndarray) -> np.ndarray:
     """Quote the cells that need it (a money 1,250.00), as the csv module would."""
     flagged = _rows_containing(col, ',"\r\n')
