@@ -48,7 +48,7 @@ cleaned as (
         {{ is_parsed('amount', parse_money_yuan('amount')) }} as is_amount_parsed,
         {{ parse_date('paid_on') }} as paid_on,
         {{ is_parsed('paid_on', parse_date('paid_on')) }} as is_paid_on_parsed,
-        {{ lineage_columns('source') }}
+        {{ lineage_columns() }}
     from source
 
 ),

@@ -65,7 +65,7 @@ cleaned as (
         {{ is_parsed('closed_on', parse_date('closed_on')) }} as is_closed_on_parsed,
         _snapshot_month as snapshot_on,
         {{ term_of_snapshot('_snapshot_month') }} as term_code,
-        {{ lineage_columns('newest_delivery') }}
+        {{ lineage_columns() }}
     from newest_delivery
 
 ),

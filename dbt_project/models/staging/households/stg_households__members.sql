@@ -72,7 +72,7 @@ cleaned as (
         {{ safe_cast(regex_extract(lookup_key('exit_year'), '^([0-9]{4})'), 'integer') }} as exit_year,
         _snapshot_month as snapshot_on,
         {{ term_of_snapshot('_snapshot_month') }} as term_code,
-        {{ lineage_columns('newest_delivery') }}
+        {{ lineage_columns() }}
     from newest_delivery
 
 ),

@@ -55,7 +55,7 @@ cleaned as (
         {{ is_parsed('died_on', parse_date('died_on')) }} as is_died_on_parsed,
         _snapshot_month as snapshot_on,
         {{ term_of_snapshot('_snapshot_month') }} as term_code,
-        {{ lineage_columns('newest_delivery') }}
+        {{ lineage_columns() }}
     from newest_delivery
 
 ),

@@ -46,14 +46,14 @@ cleaned as (
         {{ clean_code('division_code') }} as division_code,
         {{ clean_text('school_name') }} as school_name,
         {{ lookup_key('school_type') }} as school_type,
-        {{ lookup_key('ownership') }} as ownership,
+        {{ lookup_key('ownership') }} as ownership_type,
         {{ normalize_township('township') }} as township_key,
         {{ clean_code('urban_rural') }} as urban_rural_code,
         {{ lookup_key('status') }} as school_status_text,
         {{ parse_yes_no('has_boarding') }} as has_boarding,
         _snapshot_month as snapshot_on,
         {{ term_of_snapshot('_snapshot_month') }} as term_code,
-        {{ lineage_columns('newest_delivery') }}
+        {{ lineage_columns() }}
     from newest_delivery
 
 ),
@@ -66,7 +66,7 @@ final as (
         cleaned.division_code,
         cleaned.school_name,
         cleaned.school_type,
-        cleaned.ownership,
+        cleaned.ownership_type,
         coalesce(township_aliases.township, cleaned.township_key) as township,
         cleaned.urban_rural_code,
         cleaned.school_status_text,

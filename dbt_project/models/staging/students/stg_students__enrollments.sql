@@ -78,7 +78,7 @@ cleaned as (
         {{ is_parsed('enrolled_on', parse_month('enrolled_on')) }} as is_enrolled_month_on_parsed,
         _snapshot_month as snapshot_on,
         {{ term_of_snapshot('_snapshot_month') }} as term_code,
-        {{ lineage_columns('newest_delivery') }}
+        {{ lineage_columns() }}
     from newest_delivery
 
 ),
