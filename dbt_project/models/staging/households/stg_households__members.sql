@@ -22,6 +22,12 @@ household_attributes as (
 
 ),
 
+hardship_types as (
+
+    select * from {{ ref('hardship_type_crosswalk') }}
+
+),
+
 in_school_statuses as (
 
     select * from {{ ref('in_school_status_crosswalk') }}
@@ -104,7 +110,8 @@ final as (
         cleaned.exit_year,
         {{ is_valid_id('cleaned.id_number') }} as is_id_valid,
         in_school_statuses.stage is not null as is_in_school,
-        coalesce(cleaned.health = '残疾', false) as is_disabled,
+        -- 健康状况 残疾 is the disability hardship category.
+        coalesce(health_hardship_types.hardship_type_code = 'disabled', false) as is_disabled,
         cleaned.monitoring_type is not null as is_monitored,
         {{ id_birth_on('cleaned.id_number') }} as birth_on_from_id,
         cleaned.snapshot_on,
@@ -123,6 +130,8 @@ final as (
         on cleaned.household_attribute = household_attributes.attribute_text
     left join poverty_statuses
         on cleaned.poverty_status = poverty_statuses.status_text
+    left join hardship_types as health_hardship_types
+        on cleaned.health = health_hardship_types.hardship_text
 
 )
 
