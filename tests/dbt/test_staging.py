@@ -1,9 +1,9 @@
 """Staging models on raw tables shaped like the contract's samples.
 
-Builds a throwaway DuckDB with schema ``raw`` (see raw_samples.py), runs
-``dbt seed`` and ``dbt build --select staging+`` (models, generic tests and the
-unit tests of every cleaning macro) through dbtRunner, then checks the cleaned
-values the samples' README promises.
+Builds a throwaway DuckDB with schema ``raw`` (see raw_samples.py), builds the
+seeds with their key tests, then ``dbt build --select staging+`` (models, generic
+tests and the unit tests of every cleaning macro) through dbtRunner, and checks
+the cleaned values the samples' README promises.
 """
 
 from __future__ import annotations
@@ -43,7 +43,10 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, list
     previous = os.environ.get("EDUAID_BUILD_DB")
     os.environ["EDUAID_BUILD_DB"] = str(database)
     try:
-        seeded = _dbt(["seed"], work)
+        # Seeds and their key tests (duplicated lookup keys would duplicate rows).
+        seeded = _dbt(
+            ["build", "--select", "resource_type:seed", "--indirect-selection", "cautious"], work
+        )
         assert seeded.success, seeded.exception
         built = _dbt(["build", "--select", "staging+"], work)
         assert built.result is not None, built.exception
