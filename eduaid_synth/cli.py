@@ -27,7 +27,7 @@ from .world import WorldConfig, make_county, simulate
 
 
 def generate_county(idx: int, seed: int, landing: Path, truth_dir: Path, csv_only: bool,
-                    size: float = 1.0) -> dict:
+                    size: float = 1.0, render_workers: int = 1) -> dict:
     rng = np.random.default_rng([seed, idx])
     county = make_county(idx, rng)
     t0 = time.perf_counter()
@@ -35,7 +35,8 @@ def generate_county(idx: int, seed: int, landing: Path, truth_dir: Path, csv_onl
     world = simulate(county, replace(world_cfg, cohort_size=round(world_cfg.cohort_size * size)), rng)
     pay = build_payments(world, PlantConfig().scaled(size * county.size), rng)
     t1 = time.perf_counter()
-    delivered = write_county(world, pay, landing, seed, ExportConfig(csv_only=csv_only))
+    delivered = write_county(world, pay, landing, seed, ExportConfig(csv_only=csv_only),
+                             workers=render_workers)
     t2 = time.perf_counter()
     tr = truth_mod.compute(world, pay, delivered)
     part = truth_dir / "_parts" / f"{idx:04d}"
@@ -79,7 +80,7 @@ def generate(scale: int, seed: int, landing: Path, truth_dir: Path, force: bool 
     csv_only = scale > 1 if csv_only is None else csv_only  # Excel caps a sheet at ~1M rows
     args = [(i, seed, landing, truth_dir, csv_only, size) for i in range(scale)]
     if scale == 1 or workers == 1:
-        results = [generate_county(*a) for a in args]
+        results = [generate_county(*a, render_workers=workers) for a in args]
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(generate_county, *zip(*args, strict=True)))

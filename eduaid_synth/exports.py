@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -67,11 +68,11 @@ FORMATS = {  # per source: one (format, encoding) per file, in order; cycled whe
     "schools": [("csv", "utf-8-sig"), ("csv", "gbk"), ("xls", None), ("csv", "utf-8"),
                 ("xlsx", None), ("csv", "utf-8-sig")],
     "students": [("csv", "gbk"), ("csv", "utf-8"), ("xlsx", None), ("csv", "gbk"),
-                 ("csv", "utf-8-sig"), ("xls", None)],
+                 ("csv", "utf-8-sig"), ("csv", "utf-8")],
     "households": [("xlsx", None), ("csv", "gbk"), ("xls", None), ("xlsx", None),
-                   ("csv", "utf-8"), ("xlsx", None), ("csv", "utf-8-sig")],
-    "population": [("csv", "utf-8"), ("csv", "gbk"), ("csv", "utf-8-sig"), ("xlsx", None),
-                   ("csv", "utf-8"), ("csv", "gbk")],
+                   ("csv", "utf-8"), ("csv", "gbk"), ("csv", "utf-8-sig")],
+    "population": [("csv", "utf-8"), ("csv", "gbk"), ("csv", "utf-8-sig"), ("csv", "utf-8"),
+                   ("csv", "gbk"), ("csv", "utf-8-sig")],
     "dropout_ledger": [("xlsx", None), ("xls", None), ("csv", "gbk"), ("xlsx", None),
                        ("csv", "utf-8"), ("xls", None)],
     "disbursements": [("csv", "gbk"), ("xlsx", None), ("csv", "utf-8"), ("xls", None),
@@ -96,7 +97,7 @@ class Writer:
         self.counter = {s: 0 for s in FORMATS}
         self.delivered = Delivered()
         self.prefix = "" if world.county.idx == 0 else f"{world.county.name}_"
-        self.clock = DELIVERY_BASE + timedelta(minutes=world.county.idx)
+        self.queue: list[tuple[FileRequest, datetime, tuple[str, datetime] | None]] = []
 
     def fmt(self, source: str) -> tuple[str, str | None]:
         i = self.counter[source]
@@ -107,7 +108,8 @@ class Writer:
         return plan[i % len(plan)]
 
     def write(self, source: str, stem: str, records: pd.DataFrame, delivered_at: datetime,
-              **kw) -> RenderedFile:
+              copy_as: tuple[str, datetime] | None = None, **kw) -> int:
+        """Queue one file; ``flush`` renders the queue. Returns the file's queue index."""
         fmt, enc = self.fmt(source)
         excel = fmt in ("xlsx", "xls")
         if fmt == "xls" and "sheet_by" not in kw and len(records) > 60000:
@@ -115,24 +117,44 @@ class Writer:
         if not excel:
             for k in ("sheet_by", "hidden_sheet", "instructions_sheet", "merge_cells"):
                 kw.pop(k, None)
-        n = len(self.delivered.files)
+        n = len(self.queue)
         req = FileRequest(source=source, file_stem=self.prefix + stem, records=records, fmt=fmt,
                           encoding=enc or "utf-8",
                           quirk_seed=int(np.random.SeedSequence([self.seed, self.world.county.idx, n])
                                          .generate_state(1)[0]), **kw)
-        out = self.landing / source
-        out.mkdir(parents=True, exist_ok=True)
-        rf = render(req, out, self.cfg.quirks)
-        ts = delivered_at.timestamp()
-        os.utime(rf.path, (ts, ts))
-        self.delivered.files.append(dict(
-            source=source, file_name=rf.path.name, file_format=rf.fmt, encoding=rf.encoding,
-            sheets="|".join(rf.sheets), n_records=len(records),
-            stated_total=None if rf.stated_total is None else str(rf.stated_total),
-            delivered_at=delivered_at.isoformat(), copy_of="", quirks=dict(rf.quirks)))
-        return rf
+        (self.landing / source).mkdir(parents=True, exist_ok=True)
+        self.queue.append((req, delivered_at, copy_as))
+        return n
 
-    def copy(self, rf: RenderedFile, new_name: str, delivered_at: datetime) -> None:
+    def flush(self, workers: int) -> list[RenderedFile]:
+        """Render the queued files (in ``workers`` processes), stamp delivery times, copy."""
+        reqs = [q[0] for q in self.queue]
+        outs = [self.landing / r.source for r in reqs]
+        cfgs = [self.cfg.quirks] * len(reqs)
+        if workers > 1:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                # biggest first, so that the two processes finish together
+                order = sorted(range(len(reqs)), key=lambda i: -len(reqs[i].records)
+                               * (8 if reqs[i].fmt != "csv" else 1))
+                done = dict(zip(order, pool.map(render, [reqs[i] for i in order],
+                                                [outs[i] for i in order], [cfgs[i] for i in order]),
+                                strict=True))
+            rendered = [done[i] for i in range(len(reqs))]
+        else:
+            rendered = [render(r, o, c) for r, o, c in zip(reqs, outs, cfgs, strict=True)]
+        for (req, delivered_at, copy_as), rf in zip(self.queue, rendered, strict=True):
+            ts = delivered_at.timestamp()
+            os.utime(rf.path, (ts, ts))
+            self.delivered.files.append(dict(
+                source=req.source, file_name=rf.path.name, file_format=rf.fmt,
+                encoding=rf.encoding, sheets="|".join(rf.sheets), n_records=len(req.records),
+                stated_total=None if rf.stated_total is None else str(rf.stated_total),
+                delivered_at=delivered_at.isoformat(), copy_of="", quirks=dict(rf.quirks)))
+            if copy_as is not None:
+                self._copy(rf, *copy_as)
+        return rendered
+
+    def _copy(self, rf: RenderedFile, new_name: str, delivered_at: datetime) -> None:
         """The same file dropped a second time under another name."""
         target = rf.path.with_name(self.prefix + new_name + rf.path.suffix)
         shutil.copyfile(rf.path, target)
@@ -145,7 +167,7 @@ class Writer:
 
 
 def write_county(world: World, pay: Payments, landing: Path, seed: int,
-                 cfg: ExportConfig) -> Delivered:
+                 cfg: ExportConfig, workers: int = 1) -> Delivered:
     w = Writer(world, landing, seed, cfg)
     rng = np.random.default_rng([seed, world.county.idx, 99])
     people = world.people.set_index("pid")
@@ -157,12 +179,12 @@ def write_county(world: World, pay: Payments, landing: Path, seed: int,
         w.write("schools", _month_name("学校名录_{month}", snap, ti), _school_records(world, term),
                 at, title=None if ti % 2 == 0 else f"{cname}学校名录（{term_cn(term)}）")
         # students
-        rf = w.write("students", _month_name("学籍信息_{month}", snap, ti),
-                     _student_records(world, people, ti, rng), at + timedelta(hours=1),
-                     title=f"{cname}中小学学生学籍信息（{term_cn(term)}）", with_total=True,
-                     with_signoff=True, sheet_by="township", instructions_sheet=ti == 2)
-        if ti == 1:
-            w.copy(rf, _month_name("学籍信息_{month}", snap, ti) + "(1)", at + timedelta(days=3))
+        w.write("students", _month_name("学籍信息_{month}", snap, ti),
+                _student_records(world, people, ti, rng), at + timedelta(hours=1),
+                copy_as=(_month_name("学籍信息_{month}", snap, ti) + "(1)", at + timedelta(days=3))
+                if ti == 1 else None,
+                title=f"{cname}中小学学生学籍信息（{term_cn(term)}）", with_total=True,
+                with_signoff=True, sheet_by="township", instructions_sheet=ti == 2)
         # population
         w.write("population", _month_name("适龄人口_{month}", snap, ti),
                 _population_records(world, people, ti), at + timedelta(hours=2),
@@ -190,8 +212,15 @@ def write_county(world: World, pay: Payments, landing: Path, seed: int,
                 _ledger_records(world, people, ti),
                 datetime.combine(lsnap, datetime.min.time()) + timedelta(days=26),
                 title=None if ti % 2 == 0 else f"{cname}控辍保学工作台账")
-    locs = _write_payments(w, pay, cname)
-    w.delivered.line_locations = locs
+    pay_files = _write_payments(w, pay, cname)
+    rendered = w.flush(workers)
+    locs = []
+    for n, line_ids in pay_files:
+        loc = rendered[n].locations.reset_index(drop=True)
+        locs.append(pd.DataFrame({"line_id": line_ids, "source_file": rendered[n].path.name,
+                                  "sheet_name": loc["sheet_name"].to_numpy(),
+                                  "row_number": loc["row_number"].to_numpy()}))
+    w.delivered.line_locations = pd.concat(locs, ignore_index=True)
     return w.delivered
 
 
@@ -346,9 +375,10 @@ def _ledger_records(world: World, people: pd.DataFrame, ti: int) -> pd.DataFrame
 
 
 # --------------------------------------------------------------------------- payments
-def _write_payments(w: Writer, pay: Payments, cname: str) -> pd.DataFrame:
+def _write_payments(w: Writer, pay: Payments, cname: str) -> list[tuple[int, np.ndarray]]:
+    """Queue one file per payment batch; returns (queue index, line ids in file order)."""
     lines = pay.lines
-    locs = []
+    files = []
     rng = np.random.default_rng([w.seed, w.world.county.idx, 7])
     for key in sorted(lines["file_key"].unique(), key=lambda k: (TERMS.index(k.split("|")[0]), k)):
         term, kind = key.split("|")
@@ -376,16 +406,12 @@ def _write_payments(w: Writer, pay: Payments, cname: str) -> pd.DataFrame:
             "loan": (f"生源地信用助学贷款发放名单_{start.year}", f"{cname}{start.year}年生源地信用助学贷款发放名单"),
         }.get(kind, (f"{cname}{label}学生资助发放明细_第{kind}批", f"{cname}{label}学生资助发放明细表"))
         at = datetime.combine(pd.Timestamp(part["paid_on"].max()).date(), datetime.min.time()) + timedelta(days=2)
-        rf = w.write("disbursements", stem, rec, at, title=title,
-                     subtitle=f"填报单位：{cname}教育局    填报日期：{at.date().isoformat()}",
-                     with_total=True, with_signoff=True)
-        loc = rf.locations.reset_index(drop=True)
-        locs.append(pd.DataFrame({"line_id": rec["_line_id"].to_numpy(), "source_file": rf.path.name,
-                                  "sheet_name": loc["sheet_name"].to_numpy(),
-                                  "row_number": loc["row_number"].to_numpy()}))
-        if term == "2020-autumn" and kind == "1":
-            w.copy(rf, stem + " - 副本", at + timedelta(days=1))
-    return pd.concat(locs, ignore_index=True)
+        copy_as = (stem + " - 副本", at + timedelta(days=1)) if (term, kind) == ("2020-autumn", "1") else None
+        n = w.write("disbursements", stem, rec, at, copy_as=copy_as, title=title,
+                    subtitle=f"填报单位：{cname}教育局    填报日期：{at.date().isoformat()}",
+                    with_total=True, with_signoff=True)
+        files.append((n, rec["_line_id"].to_numpy()))
+    return files
 
 
 __all__ = ["Delivered", "ExportConfig", "ledger_view", "write_county"]
