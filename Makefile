@@ -11,8 +11,9 @@ export EDUAID_WAREHOUSE ?= warehouse
 export EDUAID_TRUTH ?= data/truth
 SCALE ?= 1
 SEED ?= 7
+BENCH_DIR ?= /tmp/eduaid-bench
 
-.PHONY: install run test lint generate bench bench-province lock clean
+.PHONY: install run test lint generate bench bench-ingest lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +36,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint dbt_project/models
 
 ## generate: write a landing folder and its truth (SCALE, SEED, EDUAID_LANDING, EDUAID_TRUTH)
 generate: install
@@ -43,7 +45,12 @@ generate: install
 
 ## bench: time and peak memory of the generator at a scale (prints figures)
 bench: install
-	$(BIN)/python -m eduaid_synth bench --scale $(SCALE) --seed $(SEED)
+	$(BIN)/python -m eduaid_synth bench --scale $(SCALE) --seed $(SEED) \
+		--landing $(BENCH_DIR)/landing --truth $(BENCH_DIR)/truth
+
+## bench-ingest: rows/second of the ingest on the landing folder (prints figures)
+bench-ingest: install
+	$(BIN)/python -m orchestration.ingest.bench --landing $(EDUAID_LANDING)
 
 lock:
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^eduaid' > requirements.lock

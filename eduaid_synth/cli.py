@@ -26,28 +26,45 @@ from .payments import PlantConfig, build_payments
 from .world import WorldConfig, make_county, simulate
 
 
-def generate_county(idx: int, seed: int, landing: Path, truth_dir: Path, csv_only: bool,
-                    size: float = 1.0, render_workers: int = 1) -> dict:
+def generate_county(
+    idx: int,
+    seed: int,
+    landing: Path,
+    truth_dir: Path,
+    csv_only: bool,
+    size: float = 1.0,
+    render_workers: int = 1,
+) -> dict:
     rng = np.random.default_rng([seed, idx])
     county = make_county(idx, rng)
     t0 = time.perf_counter()
     world_cfg = WorldConfig()
-    world = simulate(county, replace(world_cfg, cohort_size=round(world_cfg.cohort_size * size)), rng)
+    world = simulate(
+        county, replace(world_cfg, cohort_size=round(world_cfg.cohort_size * size)), rng
+    )
     pay = build_payments(world, PlantConfig().scaled(size * county.size), rng)
     t1 = time.perf_counter()
-    delivered = write_county(world, pay, landing, seed, ExportConfig(csv_only=csv_only),
-                             workers=render_workers)
+    delivered = write_county(
+        world, pay, landing, seed, ExportConfig(csv_only=csv_only), workers=render_workers
+    )
     t2 = time.perf_counter()
     tr = truth_mod.compute(world, pay, delivered)
     part = truth_dir / "_parts" / f"{idx:04d}"
     truth_mod.write(tr, part)
     files = pd.DataFrame(delivered.files)
-    files["quirks"] = files["quirks"].map(lambda q: json.dumps(q, ensure_ascii=False, sort_keys=True))
+    files["quirks"] = files["quirks"].map(
+        lambda q: json.dumps(q, ensure_ascii=False, sort_keys=True)
+    )
     files.insert(0, "county_code", county.code)
     files.to_csv(part / "files.csv", index=False, lineterminator="\n")
-    return {"county": county.name, "simulate_s": t1 - t0, "render_s": t2 - t1,
-            "truth_s": time.perf_counter() - t2, "files": len(files),
-            "records": int(files["n_records"].sum())}
+    return {
+        "county": county.name,
+        "simulate_s": t1 - t0,
+        "render_s": t2 - t1,
+        "truth_s": time.perf_counter() - t2,
+        "files": len(files),
+        "records": int(files["n_records"].sum()),
+    }
 
 
 def _merge_parts(truth_dir: Path) -> None:
@@ -63,8 +80,16 @@ def _merge_parts(truth_dir: Path) -> None:
     shutil.rmtree(truth_dir / "_parts")
 
 
-def generate(scale: int, seed: int, landing: Path, truth_dir: Path, force: bool = False,
-             workers: int = 2, csv_only: bool | None = None, size: float = 1.0) -> list[dict]:
+def generate(
+    scale: int,
+    seed: int,
+    landing: Path,
+    truth_dir: Path,
+    force: bool = False,
+    workers: int = 2,
+    csv_only: bool | None = None,
+    size: float = 1.0,
+) -> list[dict]:
     """Write a landing folder of ``scale`` counties and its truth. ``size`` shrinks each
     county (tests use small ones); plants shrink with it."""
     if truth_dir.resolve().is_relative_to(landing.resolve()):
@@ -85,9 +110,14 @@ def generate(scale: int, seed: int, landing: Path, truth_dir: Path, force: bool 
         with ProcessPoolExecutor(max_workers=workers) as pool:
             results = list(pool.map(generate_county, *zip(*args, strict=True)))
     _merge_parts(truth_dir)
-    (truth_dir / "generation.json").write_text(json.dumps(
-        {"scale": scale, "seed": seed, "size": size, "csv_only": csv_only, "counties": results},
-        ensure_ascii=False, indent=1), encoding="utf-8")
+    (truth_dir / "generation.json").write_text(
+        json.dumps(
+            {"scale": scale, "seed": seed, "size": size, "csv_only": csv_only, "counties": results},
+            ensure_ascii=False,
+            indent=1,
+        ),
+        encoding="utf-8",
+    )
     return results
 
 
@@ -104,9 +134,12 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name)
         p.add_argument("--scale", type=int, default=1)
         p.add_argument("--seed", type=int, default=7)
-        p.add_argument("--landing", type=Path,
-                       default=Path(os.environ.get("EDUAID_LANDING", "data/landing")))
-        p.add_argument("--truth", type=Path, default=Path(os.environ.get("EDUAID_TRUTH", "data/truth")))
+        p.add_argument(
+            "--landing", type=Path, default=Path(os.environ.get("EDUAID_LANDING", "data/landing"))
+        )
+        p.add_argument(
+            "--truth", type=Path, default=Path(os.environ.get("EDUAID_TRUTH", "data/truth"))
+        )
         p.add_argument("--workers", type=int, default=2)
         p.add_argument("--csv-only", action="store_true", default=None)
         p.add_argument("--force", action="store_true")
@@ -115,17 +148,29 @@ def main(argv: list[str] | None = None) -> int:
     if a.cmd == "bench":
         a.force = True
     t0 = time.perf_counter()
-    res = generate(a.scale, a.seed, a.landing, a.truth, force=a.force, workers=a.workers,
-                   csv_only=a.csv_only, size=a.size)
+    res = generate(
+        a.scale,
+        a.seed,
+        a.landing,
+        a.truth,
+        force=a.force,
+        workers=a.workers,
+        csv_only=a.csv_only,
+        size=a.size,
+    )
     dt = time.perf_counter() - t0
     records = sum(r["records"] for r in res)
     files = sum(r["files"] for r in res)
-    print(f"generated scale {a.scale} (seed {a.seed}): {len(res)} counties, {files} files, "
-          f"{records:,} records in {dt:.1f} s")
+    print(
+        f"generated scale {a.scale} (seed {a.seed}): {len(res)} counties, {files} files, "
+        f"{records:,} records in {dt:.1f} s"
+    )
     print(f"landing: {a.landing}   truth: {a.truth}")
     if a.cmd == "bench":
-        print(f"wall time {dt:.1f} s; peak memory (largest process) {_peak_rss_mb():.0f} MB; "
-              f"{records / dt:,.0f} records/s")
+        print(
+            f"wall time {dt:.1f} s; peak memory (largest process) {_peak_rss_mb():.0f} MB; "
+            f"{records / dt:,.0f} records/s"
+        )
     return 0
 
 

@@ -90,6 +90,9 @@ class FileRequest:
     instructions_sheet: bool = False  # Excel only
     merge_cells: bool = False  # Excel only
     quirk_seed: int = 0
+    # When set, header aliases rotate with it (file k of a source uses alias k mod n of
+    # each family), so that a source's files together use every alias; else random.
+    alias_rotation: int | None = None
 
 
 @dataclass
@@ -575,6 +578,8 @@ def _header_text(r: _Renderer, key: str) -> str:
         return aliases[0]
     rng = r.rng
     j = int(rng.integers(len(aliases)))
+    if r.req.alias_rotation is not None:
+        j = r.req.alias_rotation % len(aliases)
     text = aliases[j]
     if j:
         r.count("header_alias")

@@ -33,40 +33,30 @@ from .world import (
     l_terms,
 )
 
-STATUS_CODE = {ENROLLED: "enrolled", SUSPENDED: "suspended", TRANSFERRED: "transferred_out",
-               DROPPED: "dropped_out", GRADUATED: "graduated", DECEASED: "deceased"}
+STATUS_CODE = {
+    ENROLLED: "enrolled",
+    SUSPENDED: "suspended",
+    TRANSFERRED: "transferred_out",
+    DROPPED: "dropped_out",
+    GRADUATED: "graduated",
+    DECEASED: "deceased",
+}
 ACCOUNTED = ("县外就读已取证", "送教上门", "延缓入学", "休学")
-SEVERITY = {"PAID_AFTER_DEATH": "critical", "DUPLICATE_PAYMENT": "critical",
-            "PAID_NOT_ENROLLED": "high", "INELIGIBLE_RECIPIENT": "high", "STAGE_MISMATCH": "high",
-            "AMOUNT_MISMATCH": "medium", "MISSED_ELIGIBLE": "high",
-            "DUPLICATE_ENROLLMENT": "medium", "IDENTITY_CONFLICT": "medium",
-            "OUT_OF_SCHOOL_CHILD": "high"}
+SEVERITY = {
+    "PAID_AFTER_DEATH": "critical",
+    "DUPLICATE_PAYMENT": "critical",
+    "PAID_NOT_ENROLLED": "high",
+    "INELIGIBLE_RECIPIENT": "high",
+    "STAGE_MISMATCH": "high",
+    "AMOUNT_MISMATCH": "medium",
+    "MISSED_ELIGIBLE": "high",
+    "DUPLICATE_ENROLLMENT": "medium",
+    "IDENTITY_CONFLICT": "medium",
+    "OUT_OF_SCHOOL_CHILD": "high",
+}
 COMPULSORY_AGES = (6, 15)
 
-TRUTH_README = """# Truth of a generated landing folder
-
-Computed by `eduaid_synth` from its own clean model (never by reading the exports
-back). One row per grain below; `county_code` is on every table. Money is in yuan
-with two decimals. Terms are `YYYY-autumn` / `YYYY-spring`.
-
-| file | grain | notes |
-|---|---|---|
-| `persons.csv` | person | `person_nk`: the normalised 18-digit ID; a J number for pupils without ID; the L number of a pupil whose temporary number is never replaced in the window; for a payment whose ID fails its checksum, that ID as delivered (`is_id_valid` false). Persons ever in the 学籍 or paid. |
-| `enrollments.csv` | person × term | the term's 学籍 snapshot; where a person is listed twice (重复学籍) the row kept is 在读 first, then the smallest school code; `n_rows` says how many rows the snapshot had. L-number rows belong to the ID person they are linked to. |
-| `household_status.csv` | household × term | the poverty-registry export that decides the term: the latest on or before the term's start (exports are dated the 1st of their month; the generator exports in August and February, so the choice is unambiguous). A month delivered twice (correction) counts as its newest delivery. |
-| `household_members.csv` | household × term × member | members with an ID that can be read (`is_id_readable` false: Excel-mangled in that export). |
-| `entitlements.csv` | entitled person × term × programme | enrolled (在读) in the term's 学籍 and a hardship student at the term's household export (member of a listed household: 未脱贫, 返贫, or 已脱贫 within the transition to 2025-autumn; or 是否残疾 = 是 in the term's 学籍). Programme rules of aid_standards.md (VOC_GRANT grades 1–2; YULU only for household members). `net_paid_yuan` sums that person's lines of the programme and term whose ID is valid (refunds negative); covered when > 0. `township` is the school's; `hardship_category`: 监测户 if the household has a monitoring type, else 脱贫户 if 已脱贫, else 建档立卡 (未脱贫/返贫); 残疾 for disabled pupils outside the registry. |
-| `coverage_by_program.csv` | term × programme × township × stage × hardship category | entitled, covered, rate. |
-| `coverage_summary.csv` | term × township × school × stage × hardship category | entitled students, fully covered students (every programme covered), rate. |
-| `transitions.csv` | person × term with a next term (any status in the term) | rules in order: status 转出/毕业/死亡 in T stays that; deceased if the population register of T+1 says 死亡 or T+1 lists 死亡; listed 在读 in T+1: `returned` if T was 辍学/休学, `graduated` if T was a spring term in the final grade of the stage (大班, 六年级, 九年级, 高三, 中职三年级), else `continued`; listed in T+1 with another status: that status (休学 → suspended, 辍学 → dropped_out, 转出 → transferred_out, 毕业 → graduated); absent from T+1: graduated if final grade at the end of spring, transferred_out if the person's latest case in T+1's ledger export says 县外就读已取证, else dropped_out (名在人不在). |
-| `dropout_cohort.csv` | person × school year | persons 在读 in the autumn term; `is_excluded`: deceased or transferred_out in a transition of the year (the autumn→spring transition, and spring→next autumn where observed; `is_partial_year` when the latter is not); `is_dropout`: a dropped_out transition in the year. Attributes (school, township, stage, grade, hardship) as of the autumn term. |
-| `dropout_rates.csv` | school year × stage (and `all`) × variant | `default`: dropouts / enrolled at the start, both without the excluded; `lianji` (两基): excluded kept in the denominator. 巩固率 (annual variant) = 1 − 辍学率 for primary and junior. |
-| `out_of_school_children.csv` | child × term | the term's population export, status 正常, aged 6–15 on 1 September of the school year, not 在读 in the term's 学籍, and whose latest case in the term's ledger export is not 县外就读已取证, 送教上门, 延缓入学 or 休学. `is_hardship`: member of a listed household at the term's household export. |
-| `open_ledger_cases.csv` | term × township × age | open cases (no 销号日期 on the export date) of the term's ledger export; age on 1 September of the school year. |
-| `findings.csv` | finding | every finding a correct pipeline reports, planted ones and the mechanical MISSED_ELIGIBLE and OUT_OF_SCHOOL_CHILD; one per person, type and term; `line_ids` are the payment lines involved (see `payment_lines.csv`), with their file and row. |
-| `payment_lines.csv` | payment line | every line written to the landing folder, with its file, sheet and row; `plant` names the finding or look-alike it carries. |
-| `files.csv` | file | every file written: format, encoding, sheets, records, stated total, delivery time, copies. |
-"""
+TRUTH_README = (Path(__file__).with_name("truth_README.md")).read_text(encoding="utf-8")
 
 
 @dataclass
@@ -88,35 +78,59 @@ def compute(world: World, pay: Payments, delivered: Delivered) -> Truth:
     enr["term_code"] = [TERMS[i] for i in enr["term"]]
     enr["stage_name"] = [STAGES[s] for s in enr["stage"]]
     enr["township"] = sch["township"].to_numpy()[enr["school"]]
-    t["enrollments"] = pd.DataFrame({
-        "person_nk": enr["person_nk"], "term_code": enr["term_code"],
-        "school_code": enr["school_code"], "stage": enr["stage_name"],
-        "grade_number": enr["grade"], "grade_label": [grade_label(s, g) for s, g in
-                                                      zip(enr["stage"], enr["grade"], strict=True)],
-        "is_boarding": enr["boarding"].astype(bool),
-        "enrollment_status": enr["status"].map(STATUS_CODE), "n_rows": enr["n_rows"],
-        "is_disabled": enr["pid"].map(people["is_disabled"]).fillna(False).astype(bool),
-    })
+    t["enrollments"] = pd.DataFrame(
+        {
+            "person_nk": enr["person_nk"],
+            "term_code": enr["term_code"],
+            "school_code": enr["school_code"],
+            "stage": enr["stage_name"],
+            "grade_number": enr["grade"],
+            "grade_label": [
+                grade_label(s, g) for s, g in zip(enr["stage"], enr["grade"], strict=True)
+            ],
+            "is_boarding": enr["boarding"].astype(bool),
+            "enrollment_status": enr["status"].map(STATUS_CODE),
+            "n_rows": enr["n_rows"],
+            "is_disabled": enr["pid"].map(people["is_disabled"]).fillna(False).astype(bool),
+        }
+    )
 
     # households
     hh_rows, mem_rows = [], []
     hardship = hardship_by_term(world)
-    from .world import household_status_at
     from .terms import household_snapshot_month
+    from .world import household_status_at
+
     for ti, term in enumerate(TERMS):
         h = household_status_at(world.households, household_snapshot_month(term))
-        hh_rows.append(pd.DataFrame({
-            "household_id": h["household_id"], "term_code": term,
-            "snapshot_month": household_snapshot_month(term).isoformat()[:7],
-            "township": h["township"], "village": h["village"],
-            "poverty_status": h["poverty_status"], "household_attribute": h["household_attribute"],
-            "monitoring_type": h["monitoring_type"], "identified_year": h["identified_year"],
-            "exit_year": h["exit_year_shown"]}))
+        hh_rows.append(
+            pd.DataFrame(
+                {
+                    "household_id": h["household_id"],
+                    "term_code": term,
+                    "snapshot_month": household_snapshot_month(term).isoformat()[:7],
+                    "township": h["township"],
+                    "village": h["village"],
+                    "poverty_status": h["poverty_status"],
+                    "household_attribute": h["household_attribute"],
+                    "monitoring_type": h["monitoring_type"],
+                    "identified_year": h["identified_year"],
+                    "exit_year": h["exit_year_shown"],
+                }
+            )
+        )
         m = hardship[hardship["term"] == ti]
-        mem_rows.append(pd.DataFrame({
-            "household_id": m["household_id"], "term_code": term,
-            "person_nk": m["pid"].map(people["id_number"]), "relation": m["relation"],
-            "is_id_readable": [(p, ti) not in delivered.mangled_members for p in m["pid"]]}))
+        mem_rows.append(
+            pd.DataFrame(
+                {
+                    "household_id": m["household_id"],
+                    "term_code": term,
+                    "person_nk": m["pid"].map(people["id_number"]),
+                    "relation": m["relation"],
+                    "is_id_readable": [(p, ti) not in delivered.mangled_members for p in m["pid"]],
+                }
+            )
+        )
     t["household_status"] = pd.concat(hh_rows, ignore_index=True)
     t["household_members"] = pd.concat(mem_rows, ignore_index=True)
 
@@ -125,71 +139,128 @@ def compute(world: World, pay: Payments, delivered: Delivered) -> Truth:
     valid = pd.Series(valid_ids(lines["id_number"]), index=lines.index)
     lines["person_nk"] = np.where(valid, lines["id_number"], "")
     lines["amount_yuan"] = lines["amount"] / 100
-    t["payment_lines"] = pd.DataFrame({
-        "line_id": lines["line_id"], "term_code": [TERMS[i] for i in lines["term"]],
-        "program_code": lines["program"], "person_nk": lines["person_nk"],
-        "id_number_delivered": lines["id_number"], "name_delivered": lines["name"],
-        "school_code": lines["school_code"], "amount_yuan": lines["amount_yuan"].map("{:.2f}".format),
-        "is_refund": lines["amount"] < 0, "paid_on": pd.to_datetime(lines["paid_on"]).dt.date,
-        "batch_id": lines["batch_id"], "source_file": lines["source_file"],
-        "sheet_name": lines["sheet_name"], "row_number": lines["row_number"], "plant": lines["plant"]})
+    t["payment_lines"] = pd.DataFrame(
+        {
+            "line_id": lines["line_id"],
+            "term_code": [TERMS[i] for i in lines["term"]],
+            "program_code": lines["program"],
+            "person_nk": lines["person_nk"],
+            "id_number_delivered": lines["id_number"],
+            "name_delivered": lines["name"],
+            "school_code": lines["school_code"],
+            "amount_yuan": lines["amount_yuan"].map("{:.2f}".format),
+            "is_refund": lines["amount"] < 0,
+            "paid_on": pd.to_datetime(lines["paid_on"]).dt.date,
+            "batch_id": lines["batch_id"],
+            "source_file": lines["source_file"],
+            "sheet_name": lines["sheet_name"],
+            "row_number": lines["row_number"],
+            "plant": lines["plant"],
+        }
+    )
 
     ent = entitlements(world, hardship)
     ent["person_nk"] = ent["pid"].map(nk)
     ent["term_code"] = [TERMS[i] for i in ent["term"]]
-    net = (lines[valid].groupby(["person_nk", "term", "program"])["amount"].sum()
-           .rename("net_cents").reset_index())
+    net = (
+        lines[valid]
+        .groupby(["person_nk", "term", "program"])["amount"]
+        .sum()
+        .rename("net_cents")
+        .reset_index()
+    )
     ent = ent.merge(net, on=["person_nk", "term", "program"], how="left")
     ent["net_cents"] = ent["net_cents"].fillna(0).astype(int)
     ent["township"] = sch["township"].to_numpy()[ent["school"]]
     ent["stage_name"] = [STAGES[s] for s in ent["stage"]]
     ent["is_covered"] = ent["net_cents"] > 0
-    t["entitlements"] = pd.DataFrame({
-        "person_nk": ent["person_nk"], "term_code": ent["term_code"], "program_code": ent["program"],
-        "school_code": ent["school_code"], "township": ent["township"], "stage": ent["stage_name"],
-        "hardship_category": ent["hardship_category"],
-        "standard_yuan": (ent["amount"] / 100).map("{:.2f}".format),
-        "net_paid_yuan": (ent["net_cents"] / 100).map("{:.2f}".format), "is_covered": ent["is_covered"]})
+    t["entitlements"] = pd.DataFrame(
+        {
+            "person_nk": ent["person_nk"],
+            "term_code": ent["term_code"],
+            "program_code": ent["program"],
+            "school_code": ent["school_code"],
+            "township": ent["township"],
+            "stage": ent["stage_name"],
+            "hardship_category": ent["hardship_category"],
+            "standard_yuan": (ent["amount"] / 100).map("{:.2f}".format),
+            "net_paid_yuan": (ent["net_cents"] / 100).map("{:.2f}".format),
+            "is_covered": ent["is_covered"],
+        }
+    )
     te = t["entitlements"]
-    cov = te.groupby(["term_code", "program_code", "township", "stage", "hardship_category"]).agg(
-        entitled=("person_nk", "size"), covered=("is_covered", "sum")).reset_index()
+    cov = (
+        te.groupby(["term_code", "program_code", "township", "stage", "hardship_category"])
+        .agg(entitled=("person_nk", "size"), covered=("is_covered", "sum"))
+        .reset_index()
+    )
     cov["coverage_rate"] = (cov["covered"] / cov["entitled"]).round(6)
     t["coverage_by_program"] = cov
-    per = te.groupby(["person_nk", "term_code", "school_code", "township", "stage",
-                      "hardship_category"]).agg(all_covered=("is_covered", "all")).reset_index()
-    summ = per.groupby(["term_code", "township", "school_code", "stage", "hardship_category"]).agg(
-        entitled_students=("person_nk", "size"), fully_covered=("all_covered", "sum")).reset_index()
+    per = (
+        te.groupby(
+            ["person_nk", "term_code", "school_code", "township", "stage", "hardship_category"]
+        )
+        .agg(all_covered=("is_covered", "all"))
+        .reset_index()
+    )
+    summ = (
+        per.groupby(["term_code", "township", "school_code", "stage", "hardship_category"])
+        .agg(entitled_students=("person_nk", "size"), fully_covered=("all_covered", "sum"))
+        .reset_index()
+    )
     summ["coverage_rate"] = (summ["fully_covered"] / summ["entitled_students"]).round(6)
     t["coverage_summary"] = summ
 
     # transitions, dropout, out-of-school children
     t["transitions"] = _transitions(world, enr, nk)
     t["dropout_cohort"], t["dropout_rates"] = _dropout(enr, t["transitions"], hardship, people)
-    t["out_of_school_children"], t["open_ledger_cases"] = _out_of_school(world, enr, hardship, people)
+    t["out_of_school_children"], t["open_ledger_cases"] = _out_of_school(
+        world, enr, hardship, people
+    )
 
     # persons
     reg_persons = enr.drop_duplicates("pid")[["pid", "person_nk"]]
     paid = lines[valid & lines["pid"].notna()].drop_duplicates("person_nk")[["pid", "person_nk"]]
     pp = pd.concat([reg_persons, paid]).drop_duplicates("person_nk")
     p = people.loc[pp["pid"].astype(int)]
-    persons = pd.DataFrame({
-        "person_nk": pp["person_nk"].to_numpy(), "id_number": p["id_number"].fillna("").to_numpy(),
-        "is_id_valid": p["id_number"].notna().to_numpy(), "name": p["name"].to_numpy(),
-        "sex": p["sex"].to_numpy(), "birth_on": pd.to_datetime(p["birth"]).dt.date.to_numpy(),
-        "is_in_registry": pp["pid"].isin(enr["pid"]).to_numpy(),
-        "is_paid": pp["person_nk"].isin(lines["person_nk"]).to_numpy()})
+    persons = pd.DataFrame(
+        {
+            "person_nk": pp["person_nk"].to_numpy(),
+            "id_number": p["id_number"].fillna("").to_numpy(),
+            "is_id_valid": p["id_number"].notna().to_numpy(),
+            "name": p["name"].to_numpy(),
+            "sex": p["sex"].to_numpy(),
+            "birth_on": pd.to_datetime(p["birth"]).dt.date.to_numpy(),
+            "is_in_registry": pp["pid"].isin(enr["pid"]).to_numpy(),
+            "is_paid": pp["person_nk"].isin(lines["person_nk"]).to_numpy(),
+        }
+    )
     no_id = persons["person_nk"].str[0].isin(["J", "L"])
     persons.loc[no_id, ["id_number"]] = ""
     persons.loc[no_id, "is_id_valid"] = False
     bad = lines[~valid].drop_duplicates("id_number")
-    persons = pd.concat([persons, pd.DataFrame({
-        "person_nk": bad["id_number"], "id_number": bad["id_number"], "is_id_valid": False,
-        "name": bad["name"], "sex": "", "birth_on": None, "is_in_registry": False,
-        "is_paid": True})], ignore_index=True)
+    persons = pd.concat(
+        [
+            persons,
+            pd.DataFrame(
+                {
+                    "person_nk": bad["id_number"],
+                    "id_number": bad["id_number"],
+                    "is_id_valid": False,
+                    "name": bad["name"],
+                    "sex": "",
+                    "birth_on": None,
+                    "is_in_registry": False,
+                    "is_paid": True,
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     t["persons"] = persons
 
     t["findings"] = _findings(world, pay, lines, enr, nk, t)
-    for name, df in t.items():
+    for df in t.values():
         df.insert(0, "county_code", code)
     return Truth(t)
 
@@ -209,8 +280,13 @@ def _transitions(world: World, enr: pd.DataFrame, nk: pd.Series) -> pd.DataFrame
     out = []
     for ti in range(len(TERMS) - 1):
         cur = enr[enr["term"] == ti]
-        nxt = cur[["pid"]].merge(enr.loc[enr["term"] == ti + 1, ["pid", "status"]], on="pid",
-                                 how="left")["status"].to_numpy()
+        nxt = (
+            cur[["pid"]]
+            .merge(enr.loc[enr["term"] == ti + 1, ["pid", "status"]], on="pid", how="left")[
+                "status"
+            ]
+            .to_numpy()
+        )
         snap = pd.Timestamp(student_snapshot_month(TERMS[ti + 1]))
         died = (pd.to_datetime(people["died_on"].reindex(cur["pid"])) < snap).to_numpy()
         lg = ledger_view(world, ti + 1).drop_duplicates("pid", keep="last").set_index("pid")
@@ -221,26 +297,46 @@ def _transitions(world: World, enr: pd.DataFrame, nk: pd.Series) -> pd.DataFrame
         n = np.where(listed, nxt, -1).astype(int)
         mapped = np.array([STATUS_CODE.get(x, "") for x in n], dtype=object)
         res = np.select(
-            [np.isin(st, [TRANSFERRED, GRADUATED, DECEASED]),
-             died | (n == DECEASED),
-             (n == ENROLLED) & np.isin(st, [DROPPED, SUSPENDED]),
-             (n == ENROLLED) & final & (st == ENROLLED),
-             n == ENROLLED,
-             listed,
-             final & (st == ENROLLED),
-             certified],
-            [np.array([STATUS_CODE.get(x, "") for x in st], dtype=object),
-             "deceased", "returned", "graduated", "continued", mapped, "graduated",
-             "transferred_out"],
-            "dropped_out")
-        out.append(pd.DataFrame({"person_nk": cur["pid"].map(nk).to_numpy(), "pid": cur["pid"].to_numpy(),
-                                 "term_code": TERMS[ti], "next_term_code": TERMS[ti + 1],
-                                 "status_in_term": cur["status"].map(STATUS_CODE).to_numpy(),
-                                 "transition": res}))
+            [
+                np.isin(st, [TRANSFERRED, GRADUATED, DECEASED]),
+                died | (n == DECEASED),
+                (n == ENROLLED) & np.isin(st, [DROPPED, SUSPENDED]),
+                (n == ENROLLED) & final & (st == ENROLLED),
+                n == ENROLLED,
+                listed,
+                final & (st == ENROLLED),
+                certified,
+            ],
+            [
+                np.array([STATUS_CODE.get(x, "") for x in st], dtype=object),
+                "deceased",
+                "returned",
+                "graduated",
+                "continued",
+                mapped,
+                "graduated",
+                "transferred_out",
+            ],
+            "dropped_out",
+        )
+        out.append(
+            pd.DataFrame(
+                {
+                    "person_nk": cur["pid"].map(nk).to_numpy(),
+                    "pid": cur["pid"].to_numpy(),
+                    "term_code": TERMS[ti],
+                    "next_term_code": TERMS[ti + 1],
+                    "status_in_term": cur["status"].map(STATUS_CODE).to_numpy(),
+                    "transition": res,
+                }
+            )
+        )
     return pd.concat(out, ignore_index=True)
 
 
-def _is_hardship(hardship: pd.DataFrame, people: pd.DataFrame, pids: pd.Series, ti: int) -> np.ndarray:
+def _is_hardship(
+    hardship: pd.DataFrame, people: pd.DataFrame, pids: pd.Series, ti: int
+) -> np.ndarray:
     members = pids.isin(hardship.loc[hardship["term"] == ti, "pid"]).to_numpy()
     dis = pids.map(people["is_disabled"]).fillna(False).astype(bool).to_numpy()
     return members | dis
@@ -255,41 +351,62 @@ def _dropout(enr, trans, hardship, people):
         spring = TERMS[ti + 1] if ti + 1 < len(TERMS) else None
         partial = ti + 2 >= len(TERMS)
         start = enr[(enr["term"] == ti) & (enr["status"] == ENROLLED)]
-        o = start[["pid"]].merge(tr[tr["term_code"] == term].drop(columns="term_code"), on="pid",
-                                 how="left")
+        o = start[["pid"]].merge(
+            tr[tr["term_code"] == term].drop(columns="term_code"), on="pid", how="left"
+        )
         outs = [o["transition"].to_numpy()]
         if not partial:
-            o2 = start[["pid"]].merge(tr[tr["term_code"] == spring].drop(columns="term_code"),
-                                      on="pid", how="left")
+            o2 = start[["pid"]].merge(
+                tr[tr["term_code"] == spring].drop(columns="term_code"), on="pid", how="left"
+            )
             outs.append(o2["transition"].to_numpy())
         excluded = np.zeros(len(start), bool)
         dropout = np.zeros(len(start), bool)
         for x in outs:
             excluded |= np.isin(x, ["deceased", "transferred_out"])
             dropout |= x == "dropped_out"
-        rows.append(pd.DataFrame({
-            "school_year": f"{school_year(term)}-{school_year(term) + 1}",
-            "person_nk": start["person_nk"].to_numpy(), "school_code": start["school_code"].to_numpy(),
-            "township": start["township"].to_numpy(), "stage": start["stage_name"].to_numpy(),
-            "grade_number": start["grade"].to_numpy(),
-            "is_hardship": _is_hardship(hardship, people, start["pid"], ti),
-            "is_excluded": excluded, "is_dropout": dropout, "is_partial_year": partial}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "school_year": f"{school_year(term)}-{school_year(term) + 1}",
+                    "person_nk": start["person_nk"].to_numpy(),
+                    "school_code": start["school_code"].to_numpy(),
+                    "township": start["township"].to_numpy(),
+                    "stage": start["stage_name"].to_numpy(),
+                    "grade_number": start["grade"].to_numpy(),
+                    "is_hardship": _is_hardship(hardship, people, start["pid"], ti),
+                    "is_excluded": excluded,
+                    "is_dropout": dropout,
+                    "is_partial_year": partial,
+                }
+            )
+        )
     cohort = pd.concat(rows, ignore_index=True)
     rates = []
     for variant in ("default", "lianji"):
         c = cohort if variant == "lianji" else cohort[~cohort["is_excluded"]]
         num = c["is_dropout"] & ~(c["is_excluded"]) if variant == "default" else c["is_dropout"]
         c = c.assign(num=num)
-        for stage_key, grp in [("all", c)] + list(c.groupby("stage")):
+        for stage_key, grp in [("all", c), *c.groupby("stage")]:
             g = grp.groupby("school_year").agg(enrolled=("num", "size"), dropouts=("num", "sum"))
             g = g.reset_index().assign(stage=stage_key, variant=variant)
             rows2 = g
             rows2["dropout_rate"] = (rows2["dropouts"] / rows2["enrolled"]).round(8)
             rows2["consolidation_rate"] = np.where(
-                stage_key in ("primary", "junior"), (1 - rows2["dropout_rate"]).round(8), np.nan)
+                stage_key in ("primary", "junior"), (1 - rows2["dropout_rate"]).round(8), np.nan
+            )
             rates.append(rows2)
-    rates_df = pd.concat(rates, ignore_index=True)[["school_year", "stage", "variant", "enrolled",
-                                                     "dropouts", "dropout_rate", "consolidation_rate"]]
+    rates_df = pd.concat(rates, ignore_index=True)[
+        [
+            "school_year",
+            "stage",
+            "variant",
+            "enrolled",
+            "dropouts",
+            "dropout_rate",
+            "consolidation_rate",
+        ]
+    ]
     return cohort, rates_df
 
 
@@ -301,7 +418,9 @@ def _out_of_school(world, enr, hardship, people):
         age_now = (snap - pd.to_datetime(kids["birth"])).dt.days / 365.25
         pop = kids[(age_now >= 3) & (age_now < 18)]
         died = pop["died_on"].notna() & (pd.to_datetime(pop["died_on"]) < snap)
-        moved = (pop["hukou_moved_term"].fillna(-1) >= 0) & (pop["hukou_moved_term"].fillna(99) <= ti)
+        moved = (pop["hukou_moved_term"].fillna(-1) >= 0) & (
+            pop["hukou_moved_term"].fillna(99) <= ti
+        )
         pop = pop[~died & ~moved]
         age = _age_at(pd.to_datetime(pop["birth"]).to_numpy(), school_year(term))
         pop = pop[(age >= COMPULSORY_AGES[0]) & (age <= COMPULSORY_AGES[1])]
@@ -312,11 +431,19 @@ def _out_of_school(world, enr, hardship, people):
         disp = pd.Series(pop.index).map(latest)
         oos = ~pop.index.isin(list(enrolled)) & ~pd.Series(disp).isin(ACCOUNTED).to_numpy()
         sel = pop[oos]
-        rows.append(pd.DataFrame({
-            "person_nk": sel["id_number"].to_numpy(), "term_code": term,
-            "township": sel["township"].to_numpy(), "village": sel["village"].to_numpy(),
-            "age": age[oos], "is_hardship": _hardship_members(hardship, sel.index, ti),
-            "ledger_disposition": pd.Series(disp)[oos].fillna("").to_numpy()}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "person_nk": sel["id_number"].to_numpy(),
+                    "term_code": term,
+                    "township": sel["township"].to_numpy(),
+                    "village": sel["village"].to_numpy(),
+                    "age": age[oos],
+                    "is_hardship": _hardship_members(hardship, sel.index, ti),
+                    "ledger_disposition": pd.Series(disp)[oos].fillna("").to_numpy(),
+                }
+            )
+        )
         # open cases by township and age
         export = lg[lg["shown_closed_on"].isna()]
         p = people.loc[export["pid"]]
@@ -324,8 +451,10 @@ def _out_of_school(world, enr, hardship, people):
         oc = pd.DataFrame({"township": p["township"].to_numpy(), "age": a})
         oc = oc.groupby(["township", "age"]).size().rename("open_cases").reset_index()
         open_rows.append(oc.assign(term_code=term))
-    return (pd.concat(rows, ignore_index=True),
-            pd.concat(open_rows, ignore_index=True)[["term_code", "township", "age", "open_cases"]])
+    return (
+        pd.concat(rows, ignore_index=True),
+        pd.concat(open_rows, ignore_index=True)[["term_code", "township", "age", "open_cases"]],
+    )
 
 
 def _hardship_members(hardship, pids, ti) -> np.ndarray:
@@ -343,40 +472,85 @@ def _findings(world, pay, lines, enr, nk, t) -> pd.DataFrame:
         if ftype == "PAID_AFTER_DEATH":
             sel = lines[(lines["pid"] == f.pid) & (lines["term"] == f.term)]
         elif ftype == "DUPLICATE_PAYMENT":
-            sel = lines[(lines["pid"] == f.pid) & (lines["term"] == f.term)
-                        & (lines["program"] == f.program) & (lines["amount"] > 0)]
+            sel = lines[
+                (lines["pid"] == f.pid)
+                & (lines["term"] == f.term)
+                & (lines["program"] == f.program)
+                & (lines["amount"] > 0)
+            ]
         elif ftype in ("MISSED_ELIGIBLE", "DUPLICATE_ENROLLMENT"):
             sel = lines.iloc[0:0]
         elif ftype == "IDENTITY_CONFLICT" and getattr(f, "reason", "") == "checksum":
             sel = by_plant[(by_plant["id_number"] == f.person_nk) & (by_plant["term"] == f.term)]
         else:
-            sel = by_plant[(by_plant["pid"] == f.pid) & (by_plant["term"] == f.term)
-                           & (by_plant["plant"] == ftype)]
+            sel = by_plant[
+                (by_plant["pid"] == f.pid)
+                & (by_plant["term"] == f.term)
+                & (by_plant["plant"] == ftype)
+            ]
         if ftype not in ("MISSED_ELIGIBLE", "DUPLICATE_ENROLLMENT") and sel.empty:
             raise AssertionError(f"planted {ftype} has no payment line: {f}")
-        school = (f.school if isinstance(f.school, str) else
-                  (sel["school_code"].iat[0] if len(sel) else
-                   world.schools.at[int(f.school), "school_code"] if not pd.isna(f.school) else ""))
-        out.append(dict(finding_type=ftype, term_code=term, person_nk=person,
-                        program_code=f.program if isinstance(f.program, str) else "",
-                        school_code=school, reason=getattr(f, "reason", "") or "",
-                        line_ids="|".join(map(str, sorted(sel["line_id"].tolist()))),
-                        source_files="|".join(sorted(set(sel["source_file"].dropna()))),
-                        source_rows="|".join(f"{a}:{b}" for a, b in
-                                             zip(sel["source_file"], sel["row_number"], strict=True))))
+        school = (
+            f.school
+            if isinstance(f.school, str)
+            else (
+                sel["school_code"].iat[0]
+                if len(sel)
+                else world.schools.at[int(f.school), "school_code"]
+                if not pd.isna(f.school)
+                else ""
+            )
+        )
+        out.append(
+            dict(
+                finding_type=ftype,
+                term_code=term,
+                person_nk=person,
+                program_code=f.program if isinstance(f.program, str) else "",
+                school_code=school,
+                reason=getattr(f, "reason", "") or "",
+                line_ids="|".join(map(str, sorted(sel["line_id"].tolist()))),
+                source_files="|".join(sorted(set(sel["source_file"].dropna()))),
+                source_rows="|".join(
+                    f"{a}:{b}" for a, b in zip(sel["source_file"], sel["row_number"], strict=True)
+                ),
+            )
+        )
     f = pd.DataFrame(out)
     # the mechanical ones: must agree with what was planted
     missed = t["entitlements"][~t["entitlements"]["is_covered"]]
     mech = set(zip(missed["person_nk"], missed["term_code"], missed["program_code"], strict=True))
-    planted = set(zip(*[f.loc[f["finding_type"] == "MISSED_ELIGIBLE", c] for c in
-                        ("person_nk", "term_code", "program_code")], strict=True))
+    planted = set(
+        zip(
+            *[
+                f.loc[f["finding_type"] == "MISSED_ELIGIBLE", c]
+                for c in ("person_nk", "term_code", "program_code")
+            ],
+            strict=True,
+        )
+    )
     if mech != planted:
         raise AssertionError(f"MISSED_ELIGIBLE differs from the plants: {len(mech ^ planted)} rows")
     oos = t["out_of_school_children"]
-    f = pd.concat([f, pd.DataFrame({
-        "finding_type": "OUT_OF_SCHOOL_CHILD", "term_code": oos["term_code"],
-        "person_nk": oos["person_nk"], "program_code": "", "school_code": "", "reason": "",
-        "line_ids": "", "source_files": "", "source_rows": ""})], ignore_index=True)
+    f = pd.concat(
+        [
+            f,
+            pd.DataFrame(
+                {
+                    "finding_type": "OUT_OF_SCHOOL_CHILD",
+                    "term_code": oos["term_code"],
+                    "person_nk": oos["person_nk"],
+                    "program_code": "",
+                    "school_code": "",
+                    "reason": "",
+                    "line_ids": "",
+                    "source_files": "",
+                    "source_rows": "",
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     f["severity"] = f["finding_type"].map(SEVERITY)
     f["finding_nk"] = f["finding_type"] + "|" + f["term_code"] + "|" + f["person_nk"]
     if f["finding_nk"].duplicated().any():
@@ -390,8 +564,14 @@ def write(truth: Truth, folder: Path, append: bool = False) -> None:
     for name, df in truth.tables.items():
         path = folder / f"{name}.csv"
         df = df.drop(columns=[c for c in ("pid",) if c in df])
-        df.to_csv(path, index=False, mode="a" if append else "w", header=not append,
-                  encoding="utf-8", lineterminator="\n")
+        df.to_csv(
+            path,
+            index=False,
+            mode="a" if append else "w",
+            header=not append,
+            encoding="utf-8",
+            lineterminator="\n",
+        )
 
 
 __all__ = ["TRUTH_README", "Truth", "compute", "write"]

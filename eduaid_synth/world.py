@@ -21,8 +21,14 @@ from .terms import TERMS, school_year, term_start
 
 # Registry status codes (学籍状态) used inside the simulation.
 ABSENT, ENROLLED, SUSPENDED, TRANSFERRED, DROPPED, GRADUATED, DECEASED = range(7)
-STATUS_CN = {ENROLLED: "在读", SUSPENDED: "休学", TRANSFERRED: "转出", DROPPED: "辍学",
-             GRADUATED: "毕业", DECEASED: "死亡"}
+STATUS_CN = {
+    ENROLLED: "在读",
+    SUSPENDED: "休学",
+    TRANSFERRED: "转出",
+    DROPPED: "辍学",
+    GRADUATED: "毕业",
+    DECEASED: "死亡",
+}
 
 STAGES = ("preschool", "primary", "junior", "senior", "vocational", "tertiary")
 NO_STAGE = -1
@@ -42,37 +48,41 @@ FINAL_GRADE = {PRE: 3, PRI: 6, JUN: 3, SEN: 3, VOC: 3, TER: 4}
 class WorldConfig:
     """Rates of the simulated life events (per term unless said otherwise)."""
 
-    cohort_size: int = 3550           # children per birth year with county hukou
-    non_county_share: float = 0.05    # pupils whose hukou is elsewhere (no population record)
+    cohort_size: int = 3550  # children per birth year with county hukou
+    non_county_share: float = 0.05  # pupils whose hukou is elsewhere (no population record)
     preschool_rate: float = 0.8
     poor_family_rate: float = 0.28
     disabled_rate: float = 0.015
     after_junior: tuple[float, float, float] = (0.58, 0.37, 0.05)  # senior, vocational, leave
-    university_rate: float = 0.6      # of senior graduates
-    gaozhi_rate: float = 0.25         # of vocational graduates (高职: YULU as tertiary)
+    university_rate: float = 0.6  # of senior graduates
+    gaozhi_rate: float = 0.25  # of vocational graduates (高职: YULU as tertiary)
     out_of_county_rate: float = 0.01  # county children schooled elsewhere from the start
     out_of_county_ledger: float = 0.7  # of those, certified in the ledger (县外就读已取证)
     never_enrolled_rate: float = 0.002
     deferred_entry_rate: float = 0.003  # 延缓入学: enters primary a year late
     death: float = 0.0002
     dropout: tuple[float, ...] = (0.0, 0.0015, 0.005, 0.008, 0.012, 0.0)  # by stage
-    dropout_return: float = 0.5       # compulsory-age dropouts persuaded back (劝返)
-    dropout_unrecorded: float = 0.2   # dropouts the ledger never records
+    dropout_return: float = 0.5  # compulsory-age dropouts persuaded back (劝返)
+    dropout_unrecorded: float = 0.2  # dropouts the ledger never records
     suspension: float = 0.001
     transfer_out: float = 0.003
     transfer_in_county: float = 0.015
-    dropped_shown: float = 0.4        # share of dropouts still listed with status 辍学
+    dropped_shown: float = 0.4  # share of dropouts still listed with status 辍学
     dead_shown: float = 0.3
     transfer_shown: float = 0.5
     graduate_shown: float = 0.2
     hukou_moves_with_transfer: float = 0.4
     boarding: tuple[float, ...] = (0.0, 0.25, 0.6, 0.9, 0.85, 0.0)  # by stage, boarding schools
     exit_years: tuple[tuple[int, float], ...] = (
-        (2016, 0.10), (2017, 0.15), (2018, 0.20), (2019, 0.25), (2020, 0.30),
+        (2016, 0.10),
+        (2017, 0.15),
+        (2018, 0.20),
+        (2019, 0.25),
+        (2020, 0.30),
     )
-    relapse_rate: float = 0.015       # 返贫 from 2021
-    unstable_rate: float = 0.05       # 脱贫不稳定户 from 2021
-    send_home_rate: float = 0.1       # of disabled compulsory-age pupils: 送教上门
+    relapse_rate: float = 0.015  # 返贫 from 2021
+    unstable_rate: float = 0.05  # 脱贫不稳定户 from 2021
+    send_home_rate: float = 0.1  # of disabled compulsory-age pupils: 送教上门
 
 
 @dataclass
@@ -88,12 +98,12 @@ class County:
 @dataclass
 class World:
     county: County
-    people: pd.DataFrame              # every person: kids and household adults
-    households: pd.DataFrame          # one row per household
-    membership: pd.DataFrame          # household_id, pid, relation, joined_on, left_on
-    schools: pd.DataFrame             # one row per school
-    registry: pd.DataFrame            # 学籍 rows: pid, term, school, stage, grade, boarding, status
-    ledger: pd.DataFrame              # dropout-control cases
+    people: pd.DataFrame  # every person: kids and household adults
+    households: pd.DataFrame  # one row per household
+    membership: pd.DataFrame  # household_id, pid, relation, joined_on, left_on
+    schools: pd.DataFrame  # one row per school
+    registry: pd.DataFrame  # 学籍 rows: pid, term, school, stage, grade, boarding, status
+    ledger: pd.DataFrame  # dropout-control cases
     notes: dict = field(default_factory=dict)
 
 
@@ -118,14 +128,30 @@ def make_schools(county: County) -> pd.DataFrame:
     rows = []
     seq = {1: 0, 2: 0, 3: 0}
 
-    def add(prefix: int, name: str, school_type: str, township: str, stages: tuple[int, ...],
-            boarding: bool, urban: str, closes: str | None = None) -> None:
+    def add(
+        prefix: int,
+        name: str,
+        school_type: str,
+        township: str,
+        stages: tuple[int, ...],
+        boarding: bool,
+        urban: str,
+        closes: str | None = None,
+    ) -> None:
         seq[prefix] += 1
-        rows.append(dict(
-            school_code=f"{prefix}1{county.code}{seq[prefix]:02d}", school_name=name,
-            school_type=school_type, township=township, stages=stages, has_boarding=boarding,
-            urban_rural=urban, closes_from=closes, ownership="公办",
-        ))
+        rows.append(
+            dict(
+                school_code=f"{prefix}1{county.code}{seq[prefix]:02d}",
+                school_name=name,
+                school_type=school_type,
+                township=township,
+                stages=stages,
+                has_boarding=boarding,
+                urban_rural=urban,
+                closes_from=closes,
+                ownership="公办",
+            )
+        )
 
     cn = county.name
     for t_i, t in enumerate(county.townships):
@@ -140,8 +166,16 @@ def make_schools(county: County) -> pd.DataFrame:
             add(2, f"{cn}{short}初级中学", "初级中学", t, (JUN,), True, urban)
         v1, v2 = county.villages[t][1][:-1], county.villages[t][2][:-1]
         # the one school merged away (撤并) in the simulated years: 中峰镇's second village school
-        add(2, f"{cn}{short}{v1}小学", "小学", t, (PRI,), False, urban,
-            closes="2020-autumn" if t_i == 1 else None)
+        add(
+            2,
+            f"{cn}{short}{v1}小学",
+            "小学",
+            t,
+            (PRI,),
+            False,
+            urban,
+            closes="2020-autumn" if t_i == 1 else None,
+        )
         add(2, f"{cn}{short}{v2}小学", "小学", t, (PRI,), False, urban)
     t0 = county.townships[0]
     add(2, f"{cn}第二初级中学", "初级中学", t0, (JUN,), True, "111")
@@ -203,7 +237,7 @@ def _unique_seq(rng, birth: np.ndarray, male: np.ndarray, base: int) -> np.ndarr
 
 
 def simulate(county: County, cfg: WorldConfig, rng: np.random.Generator) -> World:
-    n_year = max(50, int(round(cfg.cohort_size * county.size)))
+    n_year = max(50, round(cfg.cohort_size * county.size))
     birth_years = np.arange(1998, 2019)
     n_kids = n_year * len(birth_years)
     kid_year = np.repeat(birth_years, n_year)
@@ -245,8 +279,11 @@ def simulate(county: County, cfg: WorldConfig, rng: np.random.Generator) -> Worl
     p_sen, p_voc, _ = cfg.after_junior
     track = np.where(u < p_sen, SEN, np.where(u < p_sen + p_voc, VOC, NO_STAGE))
     goes_on = rng.random(n_kids)
-    tertiary = np.where(track == SEN, goes_on < cfg.university_rate,
-                        np.where(track == VOC, goes_on < cfg.gaozhi_rate, False))
+    tertiary = np.where(
+        track == SEN,
+        goes_on < cfg.university_rate,
+        np.where(track == VOC, goes_on < cfg.gaozhi_rate, False),
+    )
     preschool = rng.random(n_kids) < cfg.preschool_rate
     out_of_county = county_hukou & (rng.random(n_kids) < cfg.out_of_county_rate)
     never = county_hukou & ~out_of_county & (rng.random(n_kids) < cfg.never_enrolled_rate)
@@ -256,7 +293,9 @@ def simulate(county: County, cfg: WorldConfig, rng: np.random.Generator) -> Worl
     id_kind = np.full(n_kids, "G", dtype=object)
     nc = ~county_hukou
     id_kind[nc & (rng.random(n_kids) < 0.15)] = "J"
-    l_cand = nc & (id_kind == "G") & np.isin(cohort, [2019, 2020, 2021]) & (rng.random(n_kids) < 0.4)
+    l_cand = (
+        nc & (id_kind == "G") & np.isin(cohort, [2019, 2020, 2021]) & (rng.random(n_kids) < 0.4)
+    )
     id_kind[l_cand] = "L"
     preschool[l_cand] = False
     disabled[id_kind != "G"] = False
@@ -265,15 +304,33 @@ def simulate(county: County, cfg: WorldConfig, rng: np.random.Generator) -> Worl
     j_no = "J" + pd.Series(area).astype(str).to_numpy().astype(object) + birth_str + tail
     l_no = "L" + pd.Series(area).astype(str).to_numpy().astype(object) + birth_str + tail
 
-    kids = pd.DataFrame({
-        "pid": np.arange(n_kids), "id_number": ids, "name": names,
-        "sex": np.where(male, "男", "女"), "birth": birth, "township_idx": t_idx,
-        "township": np.array(county.townships, dtype=object)[t_idx], "village": village,
-        "county_hukou": county_hukou, "family": family, "poor": poor, "cohort": cohort,
-        "deferred": deferred, "track": track, "tertiary": tertiary, "preschool": preschool,
-        "out_of_county": out_of_county, "never_enrolled": never, "is_disabled": disabled,
-        "id_kind": id_kind, "j_number": j_no, "l_number": l_no, "kind": "kid",
-    })
+    kids = pd.DataFrame(
+        {
+            "pid": np.arange(n_kids),
+            "id_number": ids,
+            "name": names,
+            "sex": np.where(male, "男", "女"),
+            "birth": birth,
+            "township_idx": t_idx,
+            "township": np.array(county.townships, dtype=object)[t_idx],
+            "village": village,
+            "county_hukou": county_hukou,
+            "family": family,
+            "poor": poor,
+            "cohort": cohort,
+            "deferred": deferred,
+            "track": track,
+            "tertiary": tertiary,
+            "preschool": preschool,
+            "out_of_county": out_of_county,
+            "never_enrolled": never,
+            "is_disabled": disabled,
+            "id_kind": id_kind,
+            "j_number": j_no,
+            "l_number": l_no,
+            "kind": "kid",
+        }
+    )
     kids.loc[kids["id_kind"] == "J", "id_number"] = None
 
     schools = make_schools(county)
@@ -284,8 +341,9 @@ def simulate(county: County, cfg: WorldConfig, rng: np.random.Generator) -> Worl
     kids["send_home"] = careers["send_home"]
     households, adults, membership = _make_households(county, cfg, rng, kids)
     people = pd.concat([kids, adults], ignore_index=True)
-    return World(county, people, households, membership, schools, registry, ledger,
-                 notes={"n_kids": n_kids})
+    return World(
+        county, people, households, membership, schools, registry, ledger, notes={"n_kids": n_kids}
+    )
 
 
 def l_terms(cohort: int) -> tuple[str, ...]:
@@ -299,14 +357,18 @@ def _settle_l_numbers(kids: pd.DataFrame, registry: pd.DataFrame) -> None:
     G number from the start. L numbers of the last entry cohort are never replaced."""
     lk = kids.index[kids["id_kind"] == "L"]
     reg = registry[registry["pid"].isin(lk)]
-    by = {(p, t): (s, st) for p, t, s, st in
-          zip(reg["pid"], reg["term"], reg["school"], reg["status"], strict=True)}
+    by = {
+        (p, t): (s, st)
+        for p, t, s, st in zip(reg["pid"], reg["term"], reg["school"], reg["status"], strict=True)
+    }
     for pid in lk:
         c = int(kids.at[pid, "cohort"])
         names = list(l_terms(c)) + ([f"{c + 1}-autumn"] if f"{c + 1}-autumn" in TERMS else [])
         idx = [TERMS.index(t) for t in names if t in TERMS]
         rows = [by.get((pid, i)) for i in idx]
-        ok = all(r is not None and r[1] == ENROLLED for r in rows) and len({r[0] for r in rows}) == 1
+        ok = (
+            all(r is not None and r[1] == ENROLLED for r in rows) and len({r[0] for r in rows}) == 1
+        )
         if not ok:
             kids.at[pid, "id_kind"] = "G"
 
@@ -342,9 +404,9 @@ def _simulate_careers(county, cfg, rng, kids, schools):
     birth = kids["birth"].to_numpy().astype("datetime64[D]")
 
     alive = np.ones(n, bool)
-    gone = np.zeros(n, bool)            # left the county's schools for good
-    out_until = np.full(n, -1)          # dropped/suspended: back at this term index (-1 none)
-    away = np.zeros(n, dtype=np.int8)   # 0 none, DROPPED or SUSPENDED while away
+    gone = np.zeros(n, bool)  # left the county's schools for good
+    out_until = np.full(n, -1)  # dropped/suspended: back at this term index (-1 none)
+    away = np.zeros(n, dtype=np.int8)  # 0 none, DROPPED or SUSPENDED while away
     pending = np.zeros(n, dtype=np.int8)  # status to show at the next snapshot
     school = np.full(n, -1, dtype=np.int32)
     prev_stage = np.full(n, NO_STAGE)
@@ -360,8 +422,9 @@ def _simulate_careers(county, cfg, rng, kids, schools):
 
     for ti, term in enumerate(TERMS):
         pools = _school_pools(schools, county.townships, term)
-        county_wide = {s: sum((v for (st, _), v in pools.items() if st == s), [])
-                       for s in (SEN, VOC)}
+        county_wide = {
+            s: [i for (st, _), v in pools.items() if st == s for i in v] for s in (SEN, VOC)
+        }
         k = school_year(term) - cohort + 1
         stage, grade = _expected_stage(k, kids)
         in_flow = (stage >= 0) & (stage != TER) & ~excluded & alive & ~gone
@@ -378,9 +441,18 @@ def _simulate_careers(county, cfg, rng, kids, schools):
             shown = pending > 0
             if ti > 0 and TERMS[ti].endswith("autumn"):
                 final = np.array([FINAL_GRADE.get(int(x), 0) for x in range(6)])[
-                    np.maximum(last["stage"], 0)]
-                left = ((last["status"] == ENROLLED) & (last["grade"] == final) & ~in_flow
-                        & alive & ~gone & (away == 0) & (last["stage"] != PRE) & (pending == 0))
+                    np.maximum(last["stage"], 0)
+                ]
+                left = (
+                    (last["status"] == ENROLLED)
+                    & (last["grade"] == final)
+                    & ~in_flow
+                    & alive
+                    & ~gone
+                    & (away == 0)
+                    & (last["stage"] != PRE)
+                    & (pending == 0)
+                )
                 grad = left & (rng.random(n) < cfg.graduate_shown)
                 pending[grad] = GRADUATED
                 shown = pending > 0
@@ -403,8 +475,7 @@ def _simulate_careers(county, cfg, rng, kids, schools):
         if closed_now.any():
             for s_old in np.unique(school[closed_now & listed]):
                 t_old = county.townships.index(schools.at[s_old, "township"])
-                target = [i for i in pools.get((PRI, t_old), [])
-                          if schools.at[i, "has_boarding"]]
+                target = [i for i in pools.get((PRI, t_old), []) if schools.at[i, "has_boarding"]]
                 m = closed_now & listed & (school == s_old) & (stage == PRI)
                 if target:
                     new[m] = target[0]
@@ -412,18 +483,26 @@ def _simulate_careers(county, cfg, rng, kids, schools):
         has_b = schools["has_boarding"].to_numpy()
         redraw = need & (school >= 0)
         boarding = np.where(
-            redraw, has_b[np.maximum(school, 0)] & (rng.random(n) < stage_board_p[np.maximum(stage, 0)]),
-            boarding)
+            redraw,
+            has_b[np.maximum(school, 0)] & (rng.random(n) < stage_board_p[np.maximum(stage, 0)]),
+            boarding,
+        )
         boarding[stage == PRE] = False
         prev_stage = np.where(listed, stage, prev_stage)
         snap = {
-            "pid": np.arange(n), "term": np.full(n, ti), "school": school.copy(),
-            "stage": stage.copy(), "grade": grade.copy(), "boarding": boarding.copy(),
+            "pid": np.arange(n),
+            "term": np.full(n, ti),
+            "school": school.copy(),
+            "stage": stage.copy(),
+            "grade": grade.copy(),
+            "boarding": boarding.copy(),
             "status": status.copy(),
         }
         rows.append(snap)
         rows.extend(extra_rows)
-        last = {key: (val.copy() if isinstance(val, np.ndarray) else val) for key, val in snap.items()}
+        last = {
+            key: (val.copy() if isinstance(val, np.ndarray) else val) for key, val in snap.items()
+        }
         last["status"] = np.where(snap["status"] == ENROLLED, ENROLLED, ABSENT).astype(np.int8)
 
         # ---- events during this term (seen at the next snapshot)
@@ -467,19 +546,41 @@ def _simulate_careers(county, cfg, rng, kids, schools):
         for i in np.flatnonzero(drop & compulsory):
             if ti + 1 < T and rng.random() >= cfg.dropout_unrecorded:
                 back_t = out_until[i] if out_until[i] < T else None
-                ledger_rows.append(_case(rng, i, ti + 1, "辍学" if rng.random() < 0.5 else "疑似辍学",
-                                         "未返校", returned_term=back_t))
+                ledger_rows.append(
+                    _case(
+                        rng,
+                        i,
+                        ti + 1,
+                        "辍学" if rng.random() < 0.5 else "疑似辍学",
+                        "未返校",
+                        returned_term=back_t,
+                    )
+                )
         for i in np.flatnonzero(susp & compulsory):
             if ti + 1 < T:
-                ledger_rows.append(_case(rng, i, ti + 1, "疑似辍学", "休学",
-                                         returned_term=out_until[i] if out_until[i] < T else None))
+                ledger_rows.append(
+                    _case(
+                        rng,
+                        i,
+                        ti + 1,
+                        "疑似辍学",
+                        "休学",
+                        returned_term=out_until[i] if out_until[i] < T else None,
+                    )
+                )
 
     # deferred entry (延缓入学) and out-of-county children certified at the start
     age0 = {ti: _age_at(birth, school_year(t)) for ti, t in enumerate(TERMS)}
     defer = kids["deferred"].to_numpy() & kids["county_hukou"].to_numpy()
     for i in np.flatnonzero(defer):
-        ti = next((x for x, t in enumerate(TERMS)
-                   if t.endswith("autumn") and school_year(t) == cohort[i] - 1), None)
+        ti = next(
+            (
+                x
+                for x, t in enumerate(TERMS)
+                if t.endswith("autumn") and school_year(t) == cohort[i] - 1
+            ),
+            None,
+        )
         if ti is not None:
             ledger_rows.append(_case(rng, i, ti, "疑似辍学", "延缓入学", closed_next_year=True))
     ooc = kids["out_of_county"].to_numpy()
@@ -494,9 +595,19 @@ def _simulate_careers(county, cfg, rng, kids, schools):
 
     reg = pd.concat([pd.DataFrame(r) for r in rows], ignore_index=True)
     reg = reg[reg["status"] != ABSENT].reset_index(drop=True)
-    ledger = pd.DataFrame(ledger_rows, columns=[
-        "pid", "term", "case_type", "disposition", "recorded_on", "closed_on",
-        "closed_disposition", "return_term"])
+    ledger = pd.DataFrame(
+        ledger_rows,
+        columns=[
+            "pid",
+            "term",
+            "case_type",
+            "disposition",
+            "recorded_on",
+            "closed_on",
+            "closed_disposition",
+            "return_term",
+        ],
+    )
     careers = {"hukou_moved_term": hukou_moved_term, "send_home": send_home}
     return reg, deaths, ledger, careers
 
@@ -514,16 +625,23 @@ def _case(rng, pid, term_idx, case_type, disposition, returned_term=None, closed
     recorded = start + pd.Timedelta(days=int(rng.integers(5, 50)))
     closed_on, closed_disp = None, None
     if returned_term is not None and 0 <= returned_term < len(TERMS):
-        closed_on = term_start(TERMS[int(returned_term)]) + pd.Timedelta(days=int(rng.integers(0, 20)))
+        closed_on = term_start(TERMS[int(returned_term)]) + pd.Timedelta(
+            days=int(rng.integers(0, 20))
+        )
         closed_disp = "劝返复学" if disposition == "未返校" else disposition
     elif closed_next_year:
         closed_on = date(start.year + 1, 9, 1) + pd.Timedelta(days=int(rng.integers(0, 10)))
         closed_disp = disposition
-    return dict(pid=int(pid), term=int(term_idx), case_type=case_type, disposition=disposition,
-                recorded_on=pd.Timestamp(recorded).date(),
-                closed_on=None if closed_on is None else pd.Timestamp(closed_on).date(),
-                closed_disposition=closed_disp,
-                return_term=None if returned_term is None else int(returned_term))
+    return dict(
+        pid=int(pid),
+        term=int(term_idx),
+        case_type=case_type,
+        disposition=disposition,
+        recorded_on=pd.Timestamp(recorded).date(),
+        closed_on=None if closed_on is None else pd.Timestamp(closed_on).date(),
+        closed_disposition=closed_disp,
+        return_term=None if returned_term is None else int(returned_term),
+    )
 
 
 # --------------------------------------------------------------------------- households
@@ -531,10 +649,13 @@ def _make_households(county, cfg, rng, kids):
     """Poverty-registry households for the poor families, plus elderly-only households."""
     poor_kids = kids[kids["poor"]]
     fams = poor_kids.groupby("family").agg(
-        township=("township", "first"), village=("village", "first"),
-        surname=("name", lambda s: s.iloc[0][0]), youngest=("birth", "max"))
+        township=("township", "first"),
+        village=("village", "first"),
+        surname=("name", lambda s: s.iloc[0][0]),
+        youngest=("birth", "max"),
+    )
     n_f = len(fams)
-    n_eld = int(round(n_f * 0.35))
+    n_eld = round(n_f * 0.35)
     eld_idx = rng.integers(0, n_f, n_eld)
     eld = fams.iloc[eld_idx].reset_index(drop=True)
     eld["family"] = -1
@@ -542,14 +663,22 @@ def _make_households(county, cfg, rng, kids):
     n_h = len(hh)
     hh["hh_no"] = np.arange(n_h)
     t_no = hh["township"].map({t: i + 1 for i, t in enumerate(county.townships)})
-    v_no = [county.villages[t].index(v) + 1 for t, v in zip(hh["township"], hh["village"], strict=True)]
+    v_no = [
+        county.villages[t].index(v) + 1 for t, v in zip(hh["township"], hh["village"], strict=True)
+    ]
     seq = hh.groupby(["township", "village"]).cumcount() + 1
-    hh["household_id"] = (county.code + t_no.map("{:03d}".format) + pd.Series(v_no).map("{:03d}".format)
-                          + seq.map("{:04d}".format))
-    hh["household_attribute"] = rng.choice(["一般贫困户", "低保贫困户", "特困供养贫困户"], n_h,
-                                           p=[0.7, 0.25, 0.05])
-    hh["identified_year"] = rng.choice([2014, 2015, 2016, 2017, 2018, 2019, 2020], n_h,
-                                       p=[0.55, 0.15, 0.1, 0.08, 0.05, 0.04, 0.03])
+    hh["household_id"] = (
+        county.code
+        + t_no.map("{:03d}".format)
+        + pd.Series(v_no).map("{:03d}".format)
+        + seq.map("{:04d}".format)
+    )
+    hh["household_attribute"] = rng.choice(
+        ["一般贫困户", "低保贫困户", "特困供养贫困户"], n_h, p=[0.7, 0.25, 0.05]
+    )
+    hh["identified_year"] = rng.choice(
+        [2014, 2015, 2016, 2017, 2018, 2019, 2020], n_h, p=[0.55, 0.15, 0.1, 0.08, 0.05, 0.04, 0.03]
+    )
     years, probs = zip(*cfg.exit_years, strict=True)
     exit_year = rng.choice(years, n_h, p=np.array(probs) / sum(probs))
     hh["exit_year"] = np.maximum(exit_year, hh["identified_year"])
@@ -560,7 +689,6 @@ def _make_households(county, cfg, rng, kids):
     # adults: parents (and for a quarter, grandparents heading the household)
     fam_hh = hh[hh["family"] >= 0]
     elder_hh = hh[hh["family"] < 0]
-    adult_rows = []
     m_rows = []
     grand = rng.random(len(fam_hh)) < 0.25
     youngest_year = pd.DatetimeIndex(fam_hh["youngest"]).year.to_numpy()
@@ -570,29 +698,65 @@ def _make_households(county, cfg, rng, kids):
     gm_year = gf_year + rng.integers(-1, 4, len(fam_hh))
 
     def adults(hh_ids, years, sex, surnames, role):
-        n = len(hh_ids)
         b = _random_dates(rng, np.asarray(years))
-        return pd.DataFrame({"household_id": hh_ids, "birth": b, "sex": sex,
-                             "surname": surnames, "role": role})
+        return pd.DataFrame(
+            {"household_id": hh_ids, "birth": b, "sex": sex, "surname": surnames, "role": role}
+        )
 
     parts = [
-        adults(fam_hh["household_id"].to_numpy(), father_year, "男", fam_hh["surname"].to_numpy(), "father"),
-        adults(fam_hh["household_id"].to_numpy(), mother_year, "女", nm.draw_surnames(rng, len(fam_hh)), "mother"),
-        adults(fam_hh["household_id"].to_numpy()[grand], gf_year[grand], "男", fam_hh["surname"].to_numpy()[grand], "grandfather"),
-        adults(fam_hh["household_id"].to_numpy()[grand], gm_year[grand], "女", nm.draw_surnames(rng, grand.sum()), "grandmother"),
+        adults(
+            fam_hh["household_id"].to_numpy(),
+            father_year,
+            "男",
+            fam_hh["surname"].to_numpy(),
+            "father",
+        ),
+        adults(
+            fam_hh["household_id"].to_numpy(),
+            mother_year,
+            "女",
+            nm.draw_surnames(rng, len(fam_hh)),
+            "mother",
+        ),
+        adults(
+            fam_hh["household_id"].to_numpy()[grand],
+            gf_year[grand],
+            "男",
+            fam_hh["surname"].to_numpy()[grand],
+            "grandfather",
+        ),
+        adults(
+            fam_hh["household_id"].to_numpy()[grand],
+            gm_year[grand],
+            "女",
+            nm.draw_surnames(rng, grand.sum()),
+            "grandmother",
+        ),
     ]
     e_years = rng.integers(1936, 1960, len(elder_hh))
     parts += [
-        adults(elder_hh["household_id"].to_numpy(), e_years, "男", elder_hh["surname"].to_numpy(), "elder_head"),
-        adults(elder_hh["household_id"].to_numpy(), e_years + rng.integers(-3, 4, len(elder_hh)), "女",
-               nm.draw_surnames(rng, len(elder_hh)), "elder_spouse"),
+        adults(
+            elder_hh["household_id"].to_numpy(),
+            e_years,
+            "男",
+            elder_hh["surname"].to_numpy(),
+            "elder_head",
+        ),
+        adults(
+            elder_hh["household_id"].to_numpy(),
+            e_years + rng.integers(-3, 4, len(elder_hh)),
+            "女",
+            nm.draw_surnames(rng, len(elder_hh)),
+            "elder_spouse",
+        ),
     ]
     ad = pd.concat(parts, ignore_index=True)
     ad = ad.merge(hh[["household_id", "township", "village"]], on="household_id")
     male = (ad["sex"] == "男").to_numpy()
     birth = ad["birth"].to_numpy().astype("datetime64[D]")
-    ad["id_number"] = make_ids(np.full(len(ad), int(county.code)), birth,
-                               _unique_seq(rng, birth, male, base=400))
+    ad["id_number"] = make_ids(
+        np.full(len(ad), int(county.code)), birth, _unique_seq(rng, birth, male, base=400)
+    )
     ad["name"] = nm.draw_names(rng, len(ad), ad["surname"].to_numpy())
     ad["pid"] = np.arange(len(kids), len(kids) + len(ad))
     ad["kind"] = "adult"
@@ -600,8 +764,14 @@ def _make_households(county, cfg, rng, kids):
     ad["is_disabled"] = rng.random(len(ad)) < 0.04
     grand_hh = set(fam_hh["household_id"].to_numpy()[grand])
     in_grand = ad["household_id"].isin(grand_hh)
-    rel = {"father": "户主", "mother": "配偶", "elder_head": "户主", "elder_spouse": "配偶",
-           "grandfather": "户主", "grandmother": "配偶"}
+    rel = {
+        "father": "户主",
+        "mother": "配偶",
+        "elder_head": "户主",
+        "elder_spouse": "配偶",
+        "grandfather": "户主",
+        "grandmother": "配偶",
+    }
     ad["relation"] = ad["role"].map(rel)
     ad.loc[in_grand & (ad["role"] == "father"), "relation"] = "之子"
     ad.loc[in_grand & (ad["role"] == "mother"), "relation"] = "之儿媳"
@@ -609,14 +779,19 @@ def _make_households(county, cfg, rng, kids):
     old = (pd.DatetimeIndex(ad["birth"]).year < 1950) & (rng.random(len(ad)) < 0.08)
     ad["died_on"] = pd.NaT
     ad.loc[old, "died_on"] = pd.to_datetime("2019-09-01") + pd.to_timedelta(
-        rng.integers(0, 900, old.sum()), unit="D")
-    m_rows.append(ad[["household_id", "pid", "relation", "died_on"]].rename(columns={"died_on": "left_on"}))
+        rng.integers(0, 900, old.sum()), unit="D"
+    )
+    m_rows.append(
+        ad[["household_id", "pid", "relation", "died_on"]].rename(columns={"died_on": "left_on"})
+    )
 
     kid_m = poor_kids.merge(fam_hh[["family", "household_id"]], on="family")
     kid_m = kid_m.assign(relation=np.where(kid_m["sex"] == "男", "之子", "之女"))
     kg = kid_m["household_id"].isin(grand_hh)
     kid_m.loc[kg, "relation"] = np.where(kid_m.loc[kg, "sex"] == "男", "之孙子", "之孙女")
-    m_rows.append(kid_m[["household_id", "pid", "relation", "died_on"]].rename(columns={"died_on": "left_on"}))
+    m_rows.append(
+        kid_m[["household_id", "pid", "relation", "died_on"]].rename(columns={"died_on": "left_on"})
+    )
     membership = pd.concat(m_rows, ignore_index=True)
     membership["joined_on"] = pd.NaT
     # children born into the registry join at birth (for those born within the window)
@@ -626,29 +801,52 @@ def _make_households(county, cfg, rng, kids):
     # families who moved their hukou out leave the registry with them
     moved = kids.set_index("pid")["hukou_moved_term"]
     mt = membership["pid"].map(moved).fillna(-1).astype(int)
-    left_move = pd.Series([pd.Timestamp(term_start(TERMS[t])) if 0 <= t < len(TERMS) else pd.NaT
-                           for t in mt])
+    left_move = pd.Series(
+        [pd.Timestamp(term_start(TERMS[t])) if 0 <= t < len(TERMS) else pd.NaT for t in mt]
+    )
     membership["left_on"] = membership["left_on"].where(membership["left_on"].notna(), left_move)
     # births and marriages inside the window: members who join the registry
     rng_births = rng.random(len(fam_hh)) < 0.12
     bh = fam_hh[rng_births]
     bb = _random_dates(rng, np.full(len(bh), 2019)) + rng.integers(60, 1000, len(bh)).astype(
-        "timedelta64[D]")
-    babies = pd.DataFrame({"household_id": bh["household_id"].to_numpy(), "birth": bb,
-                           "sex": np.where(rng.random(len(bh)) < 0.52, "男", "女"),
-                           "surname": bh["surname"].to_numpy(), "role": "baby"})
+        "timedelta64[D]"
+    )
+    babies = pd.DataFrame(
+        {
+            "household_id": bh["household_id"].to_numpy(),
+            "birth": bb,
+            "sex": np.where(rng.random(len(bh)) < 0.52, "男", "女"),
+            "surname": bh["surname"].to_numpy(),
+            "role": "baby",
+        }
+    )
     wed = elder_hh[rng.random(len(elder_hh)) < 0.04]
-    sons = pd.DataFrame({"household_id": wed["household_id"].to_numpy(),
-                         "birth": _random_dates(rng, rng.integers(1985, 1996, len(wed))),
-                         "sex": "男", "surname": wed["surname"].to_numpy(), "role": "son"})
-    brides = pd.DataFrame({"household_id": wed["household_id"].to_numpy(),
-                           "birth": _random_dates(rng, rng.integers(1987, 1998, len(wed))),
-                           "sex": "女", "surname": nm.draw_surnames(rng, len(wed)), "role": "bride"})
+    sons = pd.DataFrame(
+        {
+            "household_id": wed["household_id"].to_numpy(),
+            "birth": _random_dates(rng, rng.integers(1985, 1996, len(wed))),
+            "sex": "男",
+            "surname": wed["surname"].to_numpy(),
+            "role": "son",
+        }
+    )
+    brides = pd.DataFrame(
+        {
+            "household_id": wed["household_id"].to_numpy(),
+            "birth": _random_dates(rng, rng.integers(1987, 1998, len(wed))),
+            "sex": "女",
+            "surname": nm.draw_surnames(rng, len(wed)),
+            "role": "bride",
+        }
+    )
     new = pd.concat([babies, sons, brides], ignore_index=True)
     new = new.merge(hh[["household_id", "township", "village"]], on="household_id")
     nb = new["birth"].to_numpy().astype("datetime64[D]")
-    new["id_number"] = make_ids(np.full(len(new), int(county.code)), nb,
-                                _unique_seq(rng, nb, (new["sex"] == "男").to_numpy(), base=800))
+    new["id_number"] = make_ids(
+        np.full(len(new), int(county.code)),
+        nb,
+        _unique_seq(rng, nb, (new["sex"] == "男").to_numpy(), base=800),
+    )
     new["name"] = nm.draw_names(rng, len(new), new["surname"].to_numpy())
     new["pid"] = np.arange(len(kids) + len(ad), len(kids) + len(ad) + len(new))
     new["kind"] = "adult"
@@ -658,7 +856,8 @@ def _make_households(county, cfg, rng, kids):
     in_g = new["household_id"].isin(grand_hh)
     new["relation"] = np.where(new["sex"] == "男", "之子", "之女")
     new.loc[in_g & (new["role"] == "baby"), "relation"] = np.where(
-        new.loc[in_g & (new["role"] == "baby"), "sex"] == "男", "之孙子", "之孙女")
+        new.loc[in_g & (new["role"] == "baby"), "sex"] == "男", "之孙子", "之孙女"
+    )
     new.loc[new["role"] == "bride", "relation"] = "之儿媳"
     joined = pd.Series(pd.NaT, index=new.index, dtype="datetime64[ns]")
     joined[new["role"] == "baby"] = pd.to_datetime(new.loc[new["role"] == "baby", "birth"])

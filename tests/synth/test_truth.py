@@ -13,11 +13,16 @@ from eduaid_synth.payments import PlantConfig
 
 # aid_standards.md, per semester, 2019-autumn … 2022-spring
 STANDARD = {
-    ("PRE_AID", "preschool"): "500.00", ("BOARD", "primary"): "500.00",
-    ("BOARD", "junior"): "625.00", ("NONBOARD", "primary"): "250.00",
-    ("NONBOARD", "junior"): "312.50", ("HS_GRANT", "senior"): "1000.00",
-    ("HS_FEE", "senior"): "800.00", ("VOC_GRANT", "vocational"): "1000.00",
-    ("VOC_FEE", "vocational"): "1000.00", ("YULU", "vocational"): "1500.00",
+    ("PRE_AID", "preschool"): "500.00",
+    ("BOARD", "primary"): "500.00",
+    ("BOARD", "junior"): "625.00",
+    ("NONBOARD", "primary"): "250.00",
+    ("NONBOARD", "junior"): "312.50",
+    ("HS_GRANT", "senior"): "1000.00",
+    ("HS_FEE", "senior"): "800.00",
+    ("VOC_GRANT", "vocational"): "1000.00",
+    ("VOC_FEE", "vocational"): "1000.00",
+    ("YULU", "vocational"): "1500.00",
 }
 
 
@@ -40,7 +45,8 @@ def test_entitlements_follow_from_enrollments_and_households(truth):
     listed = truth("household_status")
     in_hh = set(zip(members["person_nk"], members["term_code"], strict=True))
     assert set(zip(members["household_id"], members["term_code"], strict=True)) <= set(
-        zip(listed["household_id"], listed["term_code"], strict=True))
+        zip(listed["household_id"], listed["term_code"], strict=True)
+    )
     expected = set()
     for r in enr.itertuples():
         if r.enrollment_status != "enrolled":
@@ -75,7 +81,9 @@ def test_coverage_tables_add_up(truth):
     assert cov["entitled"].astype(int).sum() == len(ent)
     assert cov["covered"].astype(int).sum() == (ent["is_covered"] == "True").sum()
     summ = truth("coverage_summary")
-    students = ent.groupby(["person_nk", "term_code"])["is_covered"].apply(lambda s: (s == "True").all())
+    students = ent.groupby(["person_nk", "term_code"])["is_covered"].apply(
+        lambda s: (s == "True").all()
+    )
     assert summ["entitled_students"].astype(int).sum() == len(students)
     assert summ["fully_covered"].astype(int).sum() == students.sum()
 
@@ -84,24 +92,35 @@ def test_missed_eligible_are_exactly_the_uncovered_entitlements(truth):
     ent = truth("entitlements")
     f = truth("findings")
     missed = f[f["finding_type"] == "MISSED_ELIGIBLE"]
-    assert set(zip(missed["person_nk"], missed["term_code"], missed["program_code"], strict=True)) == set(
-        zip(*[ent.loc[ent["is_covered"] == "False", c] for c in
-              ("person_nk", "term_code", "program_code")], strict=True))
+    assert set(
+        zip(missed["person_nk"], missed["term_code"], missed["program_code"], strict=True)
+    ) == set(
+        zip(
+            *[
+                ent.loc[ent["is_covered"] == "False", c]
+                for c in ("person_nk", "term_code", "program_code")
+            ],
+            strict=True,
+        )
+    )
 
 
 def test_planted_findings_have_their_configured_counts(truth):
     plants = PlantConfig()
     counts = truth("findings")["finding_type"].value_counts()
     assert counts["PAID_AFTER_DEATH"] == plants.paid_after_death
-    assert counts["DUPLICATE_PAYMENT"] == (plants.duplicate_same_file + plants.duplicate_two_batches
-                                           + plants.duplicate_two_schools)
+    assert counts["DUPLICATE_PAYMENT"] == (
+        plants.duplicate_same_file + plants.duplicate_two_batches + plants.duplicate_two_schools
+    )
     assert counts["PAID_NOT_ENROLLED"] == plants.paid_not_enrolled
     assert counts["INELIGIBLE_RECIPIENT"] == plants.ineligible_recipient
     assert counts["STAGE_MISMATCH"] == plants.stage_mismatch
     assert counts["AMOUNT_MISMATCH"] == plants.amount_mismatch
     assert counts["MISSED_ELIGIBLE"] == plants.missed_eligible
     assert counts["DUPLICATE_ENROLLMENT"] == plants.duplicate_enrollment
-    assert counts["IDENTITY_CONFLICT"] == plants.identity_bad_checksum + plants.identity_name_conflict
+    assert (
+        counts["IDENTITY_CONFLICT"] == plants.identity_bad_checksum + plants.identity_name_conflict
+    )
     assert counts["OUT_OF_SCHOOL_CHILD"] == len(truth("out_of_school_children"))
 
 
@@ -125,7 +144,9 @@ def test_lookalikes_are_planted_and_not_findings(truth):
     assert (refunded["is_refund"] == "True").sum() == PlantConfig().refunded_duplicate
     assert not (set(zip(refunded["person_nk"], refunded["term_code"], strict=True)) & flagged)
     uni = lines[lines["program_code"].isin(["LOAN", "ENTRY"])]
-    assert len(uni) > 0 and not (set(zip(uni["person_nk"], uni["term_code"], strict=True)) & flagged)
+    assert len(uni) > 0 and not (
+        set(zip(uni["person_nk"], uni["term_code"], strict=True)) & flagged
+    )
     persons = truth("persons")
     l_only = persons[persons["person_nk"].str.startswith("L")]
     assert len(l_only) > 0 and not (set(l_only["person_nk"]) & set(f["person_nk"]))
@@ -137,12 +158,24 @@ def test_every_registry_person_term_has_one_transition(truth):
     enr = truth("enrollments")
     tr = truth("transitions")
     last = "2022-spring"
-    expected = set(zip(enr.loc[enr["term_code"] != last, "person_nk"],
-                       enr.loc[enr["term_code"] != last, "term_code"], strict=True))
+    expected = set(
+        zip(
+            enr.loc[enr["term_code"] != last, "person_nk"],
+            enr.loc[enr["term_code"] != last, "term_code"],
+            strict=True,
+        )
+    )
     got = list(zip(tr["person_nk"], tr["term_code"], strict=True))
     assert len(got) == len(set(got)) and set(got) == expected
-    assert set(tr["transition"]) == {"continued", "graduated", "transferred_out", "suspended",
-                                     "dropped_out", "deceased", "returned"}
+    assert set(tr["transition"]) == {
+        "continued",
+        "graduated",
+        "transferred_out",
+        "suspended",
+        "dropped_out",
+        "deceased",
+        "returned",
+    }
 
 
 def test_dropout_rate_is_dropouts_over_enrolled(truth):
@@ -150,8 +183,11 @@ def test_dropout_rate_is_dropouts_over_enrolled(truth):
     rates = truth("dropout_rates")
     d = rates[(rates["variant"] == "default") & (rates["stage"] == "junior")]
     for r in d.itertuples():
-        c = cohort[(cohort["school_year"] == r.school_year) & (cohort["stage"] == "junior")
-                   & (cohort["is_excluded"] == "False")]
+        c = cohort[
+            (cohort["school_year"] == r.school_year)
+            & (cohort["stage"] == "junior")
+            & (cohort["is_excluded"] == "False")
+        ]
         assert int(r.enrolled) == len(c)
         assert int(r.dropouts) == (c["is_dropout"] == "True").sum()
         assert float(r.consolidation_rate) == pytest.approx(1 - int(r.dropouts) / len(c))
@@ -160,8 +196,13 @@ def test_dropout_rate_is_dropouts_over_enrolled(truth):
 def test_out_of_school_children_are_not_enrolled(truth):
     oos = truth("out_of_school_children")
     enr = truth("enrollments")
-    enrolled = set(zip(enr.loc[enr["enrollment_status"] == "enrolled", "person_nk"],
-                       enr.loc[enr["enrollment_status"] == "enrolled", "term_code"], strict=True))
+    enrolled = set(
+        zip(
+            enr.loc[enr["enrollment_status"] == "enrolled", "person_nk"],
+            enr.loc[enr["enrollment_status"] == "enrolled", "term_code"],
+            strict=True,
+        )
+    )
     assert len(oos) > 0
     assert not (set(zip(oos["person_nk"], oos["term_code"], strict=True)) & enrolled)
     assert oos["age"].astype(int).between(6, 15).all()

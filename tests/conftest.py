@@ -1,4 +1,4 @@
-"""A county-scale landing folder, generated once per test session."""
+"""Shared fixtures: a county-scale landing folder, generated once per test session."""
 
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ def truth(county):
 
     def load(name: str) -> pd.DataFrame:
         if name not in cache:
-            cache[name] = pd.read_csv(county / "truth" / f"{name}.csv", dtype=str,
-                                      keep_default_na=False)
+            cache[name] = pd.read_csv(
+                county / "truth" / f"{name}.csv", dtype=str, keep_default_na=False
+            )
         return cache[name]
 
     return load
