@@ -20,7 +20,8 @@ def test_scale_one_county_loads_whole(county, tmp_path):
                            from raw.load_manifest""").df()
         sightings = con.execute("select count(*) from raw.file_sightings").fetchone()[0]
         lines = con.execute(
-            """select _file_name, coalesce(_sheet_name, '') as sheet, _row_number from raw.disbursements"""
+            "select _file_name, coalesce(_sheet_name, '') as sheet, _row_number"
+            " from raw.disbursements"
         ).df()
         counts = dict(
             con.execute("""
