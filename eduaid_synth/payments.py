@@ -87,6 +87,7 @@ class Payments:
     lines: pd.DataFrame
     entitlements: pd.DataFrame
     planted: pd.DataFrame
+    hardship: pd.DataFrame  # (pid, term) household facts, after the planted deaths
     notes: dict = field(default_factory=dict)
 
 
@@ -429,7 +430,11 @@ def build_payments(world: World, plants: PlantConfig, rng: np.random.Generator) 
 
     planted_df = pd.DataFrame(planted)
     return Payments(
-        lines=lines, entitlements=ent, planted=planted_df, notes={"death_plants": death_dates}
+        lines=lines,
+        hardship=hardship,
+        entitlements=ent,
+        planted=planted_df,
+        notes={"death_plants": death_dates},
     )
 
 

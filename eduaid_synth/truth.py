@@ -8,16 +8,17 @@ Nothing here reads the landing folder. Each table follows the contract's definit
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from .exports import Delivered, ledger_view
 from .ids import valid_ids
-from .payments import Payments, entitlements, hardship_by_term, primary_enrollment
-from .terms import TERMS, is_autumn, school_year, student_snapshot_month, term_start
+from .payments import Payments, primary_enrollment
+from .terms import TERMS, is_autumn, school_year, student_snapshot_month
 from .world import (
     DECEASED,
     DROPPED,
@@ -30,7 +31,6 @@ from .world import (
     World,
     _age_at,
     grade_label,
-    l_terms,
 )
 
 STATUS_CODE = {
@@ -97,7 +97,7 @@ def compute(world: World, pay: Payments, delivered: Delivered) -> Truth:
 
     # households
     hh_rows, mem_rows = [], []
-    hardship = hardship_by_term(world)
+    hardship = pay.hardship  # planted duplicate enrollments change neither
     from .terms import household_snapshot_month
     from .world import household_status_at
 
@@ -159,7 +159,10 @@ def compute(world: World, pay: Payments, delivered: Delivered) -> Truth:
         }
     )
 
-    ent = entitlements(world, hardship)
+    # the school is the primary enrollment's (a planted duplicate may have changed it)
+    ent = pay.entitlements.drop(columns=["school", "school_code"]).merge(
+        enr[["pid", "term", "school", "school_code"]], on=["pid", "term"]
+    )
     ent["person_nk"] = ent["pid"].map(nk)
     ent["term_code"] = [TERMS[i] for i in ent["term"]]
     net = (
@@ -564,15 +567,11 @@ def write(truth: Truth, folder: Path, append: bool = False) -> None:
     for name, df in truth.tables.items():
         path = folder / f"{name}.csv"
         df = df.drop(columns=[c for c in ("pid",) if c in df])
-        df.to_csv(
-            path,
-            index=False,
-            mode="a" if append else "w",
-            header=not append,
-            encoding="utf-8",
-            lineterminator="\n",
-        )
+        table = pa.Table.from_pandas(df, preserve_index=False)
+        with open(path, "ab" if append else "wb") as f:
+            pacsv.write_csv(
+                table, f, pacsv.WriteOptions(include_header=not append, quoting_style="needed")
+            )
 
 
 __all__ = ["TRUTH_README", "Truth", "compute", "write"]
-_ = (date, l_terms, term_start)

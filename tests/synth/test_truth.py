@@ -52,9 +52,9 @@ def test_entitlements_follow_from_enrollments_and_households(truth):
         if r.enrollment_status != "enrolled":
             continue
         hh = (r.person_nk, r.term_code) in in_hh
-        if not (hh or r.is_disabled == "True"):
+        if not (hh or r.is_disabled == "true"):
             continue
-        for p in _programmes(r.stage, r.is_boarding == "True", int(r.grade_number), hh):
+        for p in _programmes(r.stage, r.is_boarding == "true", int(r.grade_number), hh):
             expected.add((r.person_nk, r.term_code, p))
     ent = truth("entitlements")
     got = set(zip(ent["person_nk"], ent["term_code"], ent["program_code"], strict=True))
@@ -72,17 +72,17 @@ def test_net_paid_is_the_sum_of_valid_lines_refunds_netted(truth):
     for r in truth("entitlements").itertuples():
         paid = net[(r.person_nk, r.term_code, r.program_code)]
         assert Decimal(r.net_paid_yuan) == paid
-        assert (r.is_covered == "True") == (paid > 0)
+        assert (r.is_covered == "true") == (paid > 0)
 
 
 def test_coverage_tables_add_up(truth):
     ent = truth("entitlements")
     cov = truth("coverage_by_program")
     assert cov["entitled"].astype(int).sum() == len(ent)
-    assert cov["covered"].astype(int).sum() == (ent["is_covered"] == "True").sum()
+    assert cov["covered"].astype(int).sum() == (ent["is_covered"] == "true").sum()
     summ = truth("coverage_summary")
     students = ent.groupby(["person_nk", "term_code"])["is_covered"].apply(
-        lambda s: (s == "True").all()
+        lambda s: (s == "true").all()
     )
     assert summ["entitled_students"].astype(int).sum() == len(students)
     assert summ["fully_covered"].astype(int).sum() == students.sum()
@@ -97,7 +97,7 @@ def test_missed_eligible_are_exactly_the_uncovered_entitlements(truth):
     ) == set(
         zip(
             *[
-                ent.loc[ent["is_covered"] == "False", c]
+                ent.loc[ent["is_covered"] == "false", c]
                 for c in ("person_nk", "term_code", "program_code")
             ],
             strict=True,
@@ -141,7 +141,7 @@ def test_lookalikes_are_planted_and_not_findings(truth):
     f = truth("findings")
     flagged = set(zip(f["person_nk"], f["term_code"], strict=True))
     refunded = lines[lines["plant"] == "LOOKALIKE_REFUNDED_DUPLICATE"]
-    assert (refunded["is_refund"] == "True").sum() == PlantConfig().refunded_duplicate
+    assert (refunded["is_refund"] == "true").sum() == PlantConfig().refunded_duplicate
     assert not (set(zip(refunded["person_nk"], refunded["term_code"], strict=True)) & flagged)
     uni = lines[lines["program_code"].isin(["LOAN", "ENTRY"])]
     assert len(uni) > 0 and not (
@@ -186,10 +186,10 @@ def test_dropout_rate_is_dropouts_over_enrolled(truth):
         c = cohort[
             (cohort["school_year"] == r.school_year)
             & (cohort["stage"] == "junior")
-            & (cohort["is_excluded"] == "False")
+            & (cohort["is_excluded"] == "false")
         ]
         assert int(r.enrolled) == len(c)
-        assert int(r.dropouts) == (c["is_dropout"] == "True").sum()
+        assert int(r.dropouts) == (c["is_dropout"] == "true").sum()
         assert float(r.consolidation_rate) == pytest.approx(1 - int(r.dropouts) / len(c))
 
 
