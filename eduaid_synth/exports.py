@@ -364,6 +364,14 @@ def _school_records(world: World, term: str) -> pd.DataFrame:
     )
 
 
+def _per_unique(keys: np.ndarray, fn, dtype=object) -> np.ndarray:
+    """``[fn(k) for k in keys]`` as an array, calling ``fn`` once per distinct key."""
+    uniq, inv = np.unique(np.asarray(keys), return_inverse=True)
+    out = np.empty(len(uniq), dtype=dtype)
+    out[:] = [fn(k) for k in uniq]
+    return out[inv.reshape(-1)]
+
+
 def _student_records(world: World, people: pd.DataFrame, ti: int, rng) -> pd.DataFrame:
     term = TERMS[ti]
     r = world.registry[world.registry["term"] == ti].copy()
@@ -371,7 +379,7 @@ def _student_records(world: World, people: pd.DataFrame, ti: int, rng) -> pd.Dat
     p = people.loc[r["pid"]]
     kind = p["id_kind"].to_numpy()
     cohort = p["cohort"].to_numpy().astype(int)
-    in_l = (kind == "L") & np.array([term in l_terms(c) for c in cohort])
+    in_l = (kind == "L") & _per_unique(cohort, lambda c: term in l_terms(c), bool)
     idn = p["id_number"].to_numpy().astype(object)
     number = np.where(
         kind == "J",
@@ -382,7 +390,7 @@ def _student_records(world: World, people: pd.DataFrame, ti: int, rng) -> pd.Dat
     stage = r["stage"].to_numpy()
     grade = r["grade"].to_numpy()
     start_year = school_year(term) - (grade - 1)
-    enrolled = [date(int(y), 9, 1) for y in start_year]
+    enrolled = _per_unique(start_year, lambda y: date(int(y), 9, 1))
     rec = pd.DataFrame(
         {
             "school_code": sch["school_code"].to_numpy()[r["school"]],
@@ -392,11 +400,13 @@ def _student_records(world: World, people: pd.DataFrame, ti: int, rng) -> pd.Dat
             "sex": p["sex"].to_numpy(),
             "birth_date": pd.to_datetime(p["birth"]).dt.date.to_numpy(),
             "id_number": idcol,
-            "grade": [grade_label(int(s), int(g)) for s, g in zip(stage, grade, strict=True)],
+            "grade": _per_unique(
+                stage * 100 + grade, lambda k: grade_label(int(k // 100), int(k % 100))
+            ),
             "class": rng.integers(1, 7, len(r)).astype(str),
             "enrolled_on": enrolled,
             "boarding": np.where(r["boarding"].to_numpy().astype(bool), "住校", "走读"),
-            "status": [STATUS_CN[int(x)] for x in r["status"]],
+            "status": _per_unique(r["status"].to_numpy(), lambda x: STATUS_CN[int(x)]),
             "hukou_township": np.where(p["county_hukou"].astype(bool), p["township"], "县外"),
             "is_disabled": np.where(p["is_disabled"].astype(bool), "是", "否"),
             "is_left_behind": np.where(rng.random(len(r)) < 0.2, "是", "否"),

@@ -161,6 +161,11 @@ def _texts(s: pd.Series) -> np.ndarray:
             arr = arr.copy()
             arr[mask] = ""
         return arr
+    if kind == "integer":  # ints with gaps (an object column): str(int(v)), '' for missing
+        mask = pd.isna(arr)
+        out = np.full(len(arr), "", dtype=object)
+        out[~mask] = arr[~mask].astype(np.int64).astype(str).astype(object)
+        return out
     return np.array([_cell_text(v) for v in arr] or [], dtype=object)
 
 
