@@ -12,6 +12,7 @@ import os
 import resource
 import shutil
 import sys
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
@@ -67,17 +68,32 @@ def generate_county(
     }
 
 
-def _merge_parts(truth_dir: Path) -> None:
-    parts = sorted((truth_dir / "_parts").iterdir())
-    for table in sorted(p.name for p in parts[0].iterdir() if p.suffix == ".csv"):
-        with open(truth_dir / table, "wb") as out:
-            for i, part in enumerate(parts):
-                with open(part / table, "rb") as src:
-                    if i:
-                        src.readline()  # header once
-                    shutil.copyfileobj(src, out, 1 << 20)
-    shutil.copy(parts[0] / "README.md", truth_dir / "README.md")
-    shutil.rmtree(truth_dir / "_parts")
+class _TruthMerger:
+    """Appends each county's truth part to the merged tables as soon as it is done (in
+    county order, header once) and deletes the part, so that the parts and the merged
+    truth never both sit on disk whole and no long merge is left for the end."""
+
+    def __init__(self, truth_dir: Path):
+        self.truth_dir = truth_dir
+        self.tables: list[str] | None = None
+
+    def add(self, idx: int) -> None:
+        part = self.truth_dir / "_parts" / f"{idx:04d}"
+        first = self.tables is None
+        if first:
+            self.tables = sorted(p.name for p in part.iterdir() if p.suffix == ".csv")
+        for table in self.tables:
+            mode = "wb" if first else "ab"
+            with open(self.truth_dir / table, mode) as out, open(part / table, "rb") as src:
+                if not first:
+                    src.readline()  # header once
+                shutil.copyfileobj(src, out, 1 << 20)
+        if first:
+            shutil.copy(part / "README.md", self.truth_dir / "README.md")
+        shutil.rmtree(part)
+
+    def close(self) -> None:
+        shutil.rmtree(self.truth_dir / "_parts")
 
 
 def generate(
@@ -104,12 +120,20 @@ def generate(
     truth_dir.mkdir(parents=True, exist_ok=True)
     csv_only = scale > 1 if csv_only is None else csv_only  # Excel caps a sheet at ~1M rows
     args = [(i, seed, landing, truth_dir, csv_only, size) for i in range(scale)]
+    merger = _TruthMerger(truth_dir)
+    results = []
     if scale == 1 or workers == 1:
-        results = [generate_county(*a, render_workers=workers) for a in args]
+        for a in args:
+            results.append(generate_county(*a, render_workers=workers))
+            merger.add(a[0])
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(generate_county, *zip(*args, strict=True)))
-    _merge_parts(truth_dir)
+            for a, res in zip(
+                args, pool.map(generate_county, *zip(*args, strict=True)), strict=True
+            ):
+                results.append(res)
+                merger.add(a[0])
+    merger.close()
     (truth_dir / "generation.json").write_text(
         json.dumps(
             {"scale": scale, "seed": seed, "size": size, "csv_only": csv_only, "counties": results},
@@ -119,6 +143,45 @@ def generate(
         encoding="utf-8",
     )
     return results
+
+
+def _tree_rss() -> int:
+    """Resident bytes of this process and its descendants (Linux /proc; 0 elsewhere)."""
+    try:
+        page = os.sysconf("SC_PAGE_SIZE")
+        parent, rss = {}, {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as fh:
+                    fields = fh.read().rsplit(b")", 1)[1].split()
+                with open(f"/proc/{entry}/statm", "rb") as fh:
+                    rss[int(entry)] = int(fh.read().split()[1]) * page
+                parent[int(entry)] = int(fields[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    except OSError:
+        return 0
+    total, todo = 0, [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(c for c, pp in parent.items() if pp == pid)
+    return total
+
+
+class _MemorySampler(threading.Thread):
+    """Peak of the summed resident memory of the run's processes, sampled every 0.5 s."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.peak = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.5):
+            self.peak = max(self.peak, _tree_rss())
 
 
 def _peak_rss_mb() -> float:
@@ -147,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     if a.cmd == "bench":
         a.force = True
+    sampler = _MemorySampler()
+    if a.cmd == "bench":
+        sampler.start()
     t0 = time.perf_counter()
     res = generate(
         a.scale,
@@ -159,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         size=a.size,
     )
     dt = time.perf_counter() - t0
+    sampler.done.set()
     records = sum(r["records"] for r in res)
     files = sum(r["files"] for r in res)
     print(
@@ -168,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"landing: {a.landing}   truth: {a.truth}")
     if a.cmd == "bench":
         print(
-            f"wall time {dt:.1f} s; peak memory (largest process) {_peak_rss_mb():.0f} MB; "
+            f"wall time {dt:.1f} s; peak memory (largest process) {_peak_rss_mb():.0f} MB, "
+            f"(all processes together, sampled) {sampler.peak / 2**20:.0f} MB; "
             f"{records / dt:,.0f} records/s"
         )
     return 0
