@@ -220,7 +220,9 @@ def load_landing(
 
 
 def landing_files(landing: Path, source: str) -> list[tuple[str, Path]]:
-    """(name inside <landing>/<source>/, path) of every delivered file, sorted.
+    """(name inside <landing>/<source>/, path) of every delivered file, in the order
+    they were delivered (modification time, then name), so that a copy of a file
+    dropped again under another name is recorded under the name it came with first.
     Hidden files and Excel's `~$` lock files are not deliveries."""
     folder = landing / source
     if not folder.is_dir():
@@ -230,8 +232,8 @@ def landing_files(landing: Path, source: str) -> list[tuple[str, Path]]:
         rel = path.relative_to(folder)
         if any(part.startswith((".", "~$")) for part in rel.parts) or not path.is_file():
             continue
-        found.append((rel.as_posix(), path))
-    return sorted(found)
+        found.append((path.stat().st_mtime, rel.as_posix(), path))
+    return [(name, path) for _, name, path in sorted(found)]
 
 
 def load_source(

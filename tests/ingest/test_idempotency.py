@@ -37,6 +37,19 @@ def test_same_content_under_another_name_adds_only_a_sighting(samples_warehouse)
     assert names == [("学校名录_202009(1).csv",), ("学校名录_202009.csv",)]
 
 
+def test_copy_dropped_with_the_original_keeps_the_name_delivered_first(warehouse):
+    # The copy's name sorts first, but it was delivered a day later: lineage must
+    # name the original file, whatever order the names sort in.
+    src = SAMPLES / "schools" / "学校名录_202009.csv"
+    original = put(warehouse.landing, "schools", "学校名录_202009.csv", src.read_bytes())
+    copy = put(warehouse.landing, "schools", "学校名录_202009 - 副本.csv", src.read_bytes())
+    age(original, 2 * 86400)
+    age(copy, 86400)
+    warehouse.load()
+    assert warehouse.one("select file_name from raw.load_manifest") == "学校名录_202009.csv"
+    assert warehouse.sql("select distinct _file_name from raw.schools") == [("学校名录_202009.csv",)]
+
+
 def test_correction_keeps_both_versions_and_the_newest_is_current(samples_warehouse):
     samples_warehouse.load()
     original = (SAMPLES / "schools" / "学校名录_202009.csv").read_text("utf-8-sig")
