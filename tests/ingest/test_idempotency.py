@@ -47,7 +47,8 @@ def test_copy_dropped_with_the_original_keeps_the_name_delivered_first(warehouse
     age(copy, 86400)
     warehouse.load()
     assert warehouse.one("select file_name from raw.load_manifest") == "学校名录_202009.csv"
-    assert warehouse.sql("select distinct _file_name from raw.schools") == [("学校名录_202009.csv",)]
+    names = warehouse.sql("select distinct _file_name from raw.schools")
+    assert names == [("学校名录_202009.csv",)]
 
 
 def test_correction_keeps_both_versions_and_the_newest_is_current(samples_warehouse):
