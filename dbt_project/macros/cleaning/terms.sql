@@ -60,3 +60,39 @@
         where semester_crosswalk.semester_text = {{ season_word }}
     )
 {%- endmacro %}
+
+
+{#- The first year of a term code (2020 for 2020-autumn and for 2020-spring). -#}
+{% macro term_year(term_code) -%}
+    cast(left({{ term_code }}, 4) as {{ api.Column.translate_type('integer') }})
+{%- endmacro %}
+
+
+{#- A number that orders terms in time: 2020-spring < 2020-autumn < 2021-spring,
+    consecutive terms differ by one. -#}
+{% macro term_index(term_code) -%}
+    ({{ eduaid.term_year(term_code) }} * 2 + case when {{ term_code }} like '%-autumn' then 1 else 0 end)
+{%- endmacro %}
+
+
+{#- The term code of a term index (the inverse of term_index). -#}
+{% macro term_of_index(term_idx) -%}
+    {%- set str_type = api.Column.translate_type('string') -%}
+    cast(({{ term_idx }}) // 2 as {{ str_type }})
+    || case when ({{ term_idx }}) % 2 = 1 then '-autumn' else '-spring' end
+{%- endmacro %}
+
+
+{#- The date a term starts, from which eligibility is read: 1 September for
+    autumn, 1 March for spring (vars autumn_term_start_month and
+    spring_term_start_month). -#}
+{% macro term_start_on(term_code) -%}
+    make_date(
+        {{ eduaid.term_year(term_code) }},
+        case when {{ term_code }} like '%-autumn'
+            then {{ var('autumn_term_start_month') }}
+            else {{ var('spring_term_start_month') }}
+        end,
+        1
+    )
+{%- endmacro %}
