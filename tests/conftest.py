@@ -30,3 +30,11 @@ def truth(county):
         return cache[name]
 
     return load
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pseudonym_key():
+    """A fixed test key for the dbt pseudonym UDF (never the local or a real key)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EDUAID_PSEUDONYM_KEY", "eduaid-test-key")
+        yield "eduaid-test-key"
