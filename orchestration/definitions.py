@@ -5,8 +5,9 @@ Add a package by importing it and listing its `defs` below.
 
 from dagster import Definitions
 
-from orchestration import ingest
+from orchestration import dbt, ingest
 
 defs = Definitions.merge(
     ingest.defs,
+    dbt.defs,
 )

@@ -1,0 +1,88 @@
+"""dbt models, seeds and tests as Dagster assets, downstream of the raw assets."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from dagster import AssetDep, AssetExecutionContext, AssetKey, AssetSpec, Config
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from pydantic import Field
+
+from orchestration.dbt.project import dbt_environment, dbt_executable, dbt_project, prepare
+from orchestration.ingest.assets import BUILD_DB_POOL, raw_asset_key
+from orchestration.ingest.reading import SOURCES
+
+RAW_SOURCE = "raw"  # the dbt source of the ingest's tables (models/staging/_raw__sources.yml)
+RAW_KEYS = [raw_asset_key(source) for source in SOURCES]
+# Bookkeeping tables every raw asset writes to (one manifest row per file, sightings,
+# quarantined lines). No single raw asset produces them, and mapping them onto one
+# would both lie about lineage and collide with that source's key; left as external
+# assets they would hang unconnected beside the ingest. So a model reading one of
+# them depends on all six raw assets instead, which is exactly what produces them.
+BOOKKEEPING_KEYS = {
+    AssetKey([RAW_SOURCE, name]) for name in ("load_manifest", "file_sightings", "quarantine")
+}
+
+
+class EduaidDbtTranslator(DagsterDbtTranslator):
+    """Groups by dbt folder; dbt source `raw.<source>` is the ingest's raw asset."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        props = dbt_resource_props
+        if (
+            props["resource_type"] == "source"
+            and props["source_name"] == RAW_SOURCE
+            and props["name"] in SOURCES
+        ):
+            return raw_asset_key(props["name"])
+        # Models: [<schema>, <name>], i.e. staging/…, intermediate/…, marts/…;
+        # seeds: reference/<name>.
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        props = dbt_resource_props
+        if props["resource_type"] == "seed":
+            return "reference"  # seeds/ at the repository root, schema reference
+        fqn = props.get("fqn") or []
+        # fqn = [project, <top folder under models/>, ..., name]
+        if props["resource_type"] in ("model", "snapshot") and len(fqn) > 2:
+            return fqn[1]
+        return super().get_group_name(dbt_resource_props) or "dbt"
+
+    def get_asset_spec(
+        self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        if not any(dep.asset_key in BOOKKEEPING_KEYS for dep in spec.deps):
+            return spec
+        deps = [dep for dep in spec.deps if dep.asset_key not in BOOKKEEPING_KEYS]
+        have = {dep.asset_key for dep in deps}
+        deps += [AssetDep(key) for key in RAW_KEYS if key not in have]
+        return spec.replace_attributes(deps=deps)
+
+
+class DbtBuildConfig(Config):
+    """Run configuration of the dbt assets (launchpad: ops.eduaid_dbt.config)."""
+
+    exclude: str = Field(
+        default="",
+        description="dbt selection left out of the build, e.g. `test_type:unit` or `marts`",
+    )
+
+
+dbt_resource = DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
+
+
+@dbt_assets(
+    manifest=prepare(dbt_project),
+    project=dbt_project,
+    dagster_dbt_translator=EduaidDbtTranslator(),
+    name="eduaid_dbt",
+    pool=BUILD_DB_POOL,
+)
+def eduaid_dbt(context: AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
+    """`dbt build` (seeds, models, tests) of the selected nodes, one thread (one writer)."""
+    args = ["build", "--threads", "1"]
+    if config.exclude:
+        args += ["--exclude", config.exclude]
+    with dbt_environment():
+        yield from dbt.cli(args, context=context).stream()
