@@ -1,8 +1,9 @@
 """`make run`: the whole pipeline in process, on the configured landing folder.
 
 Generates the demo county first when the landing folder is empty, so that a fresh
-clone shows something real; then materialises the Dagster assets and prints what
-was loaded and where the results are.
+clone shows something real, and a local pseudonym key when there is none; then
+materialises the Dagster assets (the ingest, then `dbt build`) and prints what was
+loaded and where the results are.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 import duckdb
 from dagster import materialize
 
+from orchestration.dbt.keys import ensure_key
 from orchestration.ingest.assets import raw_assets
 from orchestration.settings import Settings, get_settings
 
@@ -77,16 +79,25 @@ def main() -> int:
     settings = get_settings()
     ensure_demo_data(settings)
     settings.warehouse.mkdir(parents=True, exist_ok=True)
+    created = ensure_key(settings)
+    if created:
+        print(f"no pseudonym key: created a local one for the demo in {created} (never commit it)")
+    # Imported here: loading the dbt assets parses the dbt project when needed.
+    from orchestration.dbt.assets import dbt_resource, eduaid_dbt
+
     t0 = time.perf_counter()
-    result = materialize(raw_assets)
+    result = materialize(
+        [*raw_assets, eduaid_dbt], resources={"dbt": dbt_resource}, raise_on_error=False
+    )
     if not result.success:
         print("the pipeline failed; see the log above", file=sys.stderr)
         return 1
-    print(f"\ningest finished in {time.perf_counter() - t0:.0f} s. Load manifest:\n")
+    print(f"\ningest and dbt build finished in {time.perf_counter() - t0:.0f} s. Load manifest:\n")
     print(manifest_summary(settings))
     print(
         f"\nresults: raw tables, load manifest and quarantine in {settings.build_db} (schema raw)"
     )
+    print(f"dbt models in {settings.build_db}, schemas staging, intermediate and marts")
     return 0
 
 
