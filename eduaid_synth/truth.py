@@ -99,16 +99,20 @@ def compute(world: World, pay: Payments, delivered: Delivered) -> Truth:
     hh_rows, mem_rows = [], []
     hardship = pay.hardship  # planted duplicate enrollments change neither
     from .terms import household_snapshot_month
-    from .world import household_status_at
+    from .world import household_status_at, members_at
 
     for ti, term in enumerate(TERMS):
-        h = household_status_at(world.households, household_snapshot_month(term))
+        when = household_snapshot_month(term)
+        h = household_status_at(world.households, when)
+        # The export lists households through their members: one with no member
+        # left (all died or moved) is not in it, so it has no status that term.
+        h = h[h["household_id"].isin(members_at(world.membership, when)["household_id"])]
         hh_rows.append(
             pd.DataFrame(
                 {
                     "household_id": h["household_id"],
                     "term_code": term,
-                    "snapshot_month": household_snapshot_month(term).isoformat()[:7],
+                    "snapshot_month": when.isoformat()[:7],
                     "township": h["township"],
                     "village": h["village"],
                     "poverty_status": h["poverty_status"],
