@@ -1,0 +1,53 @@
+{%- if var('consolidation_rate_variant') != 'annual' -%}
+    {{ exceptions.raise_compiler_error("only the annual 巩固率 variant is implemented") }}
+{%- endif -%}
+-- One row per school year, stage (and 'all') and 辍学率 variant:
+-- dropout_rate = dropouts / enrolled at the start of the year, rounded to 8
+-- decimals; consolidation_rate (巩固率, annual variant) = 1 − dropout_rate,
+-- for the compulsory stages only.
+{%- set compulsory_stages = ['primary', 'junior'] %}
+with
+
+counted as (
+
+    select * from {{ ref('int_dropout_cohort_counted_by_variant') }}
+
+),
+
+aggregated as (
+
+    select
+        school_year,
+        variant,
+        coalesce(stage, 'all') as stage,
+        bool_or(is_default_variant) as is_default_variant,
+        bool_or(is_partial_year) as is_partial_year,
+        count(*) as enrolled,
+        count(*) filter (where is_dropout) as dropouts
+    from counted
+    group by grouping sets ((school_year, variant, stage), (school_year, variant))
+
+),
+
+final as (
+
+    select
+        {{ gen_skey(['school_year', 'stage', 'variant']) }} as dropout_rate_key,
+        school_year,
+        stage,
+        variant,
+        '{{ var("consolidation_rate_variant") }}' as consolidation_rate_variant,
+        enrolled,
+        dropouts,
+        round(cast(dropouts as decimal(18, 8)) / enrolled, 8) as dropout_rate,
+        case
+            when stage in ('{{ compulsory_stages | join("', '") }}')
+                then 1 - round(cast(dropouts as decimal(18, 8)) / enrolled, 8)
+        end as consolidation_rate,
+        is_default_variant,
+        is_partial_year
+    from aggregated
+
+)
+
+select * from final
