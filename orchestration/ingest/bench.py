@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import resource
 import tempfile
 import time
 from collections import defaultdict
@@ -96,9 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         summary = load_landing(landing, db)
         by_format: dict[str, list] = defaultdict(lambda: [0, 0, 0.0])
         for f in summary.files:
-            by_format[f.file_format or "?"][0] += 1
-            by_format[f.file_format or "?"][1] += f.rows_read
-            by_format[f.file_format or "?"][2] += f.seconds
+            fmt = f.file_format or f.status  # already_loaded: the same bytes again
+            by_format[fmt][0] += 1
+            by_format[fmt][1] += f.rows_read
+            by_format[fmt][2] += f.seconds
         rows = summary.rows_loaded() + summary.rows_quarantined()
         print(
             f"files {len(summary.files)} (rejected {len(summary.by_status('rejected'))}), "
@@ -109,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
             rate = fmt_rows / secs if secs else 0
             print(f"  {fmt}: {files} files, {fmt_rows:,} rows, {secs:.2f} s, {rate:,.0f} rows/s")
         print(f"rows/second: {rows / summary.seconds:,.0f}")
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"peak memory {peak_mb:,.0f} MB (this process, DuckDB included)")
     return 0
 
 
