@@ -27,7 +27,8 @@ class Built:
         return df.drop(columns="county_code")
 
     def sql(self, query: str) -> pd.DataFrame:
-        with duckdb.connect(str(self.database), read_only=True) as con:
+        # dbt-duckdb keeps the database open in this process: same (default) configuration.
+        with duckdb.connect(str(self.database)) as con:
             return con.execute(query).df()
 
     def person_key(self, nk: str) -> str:

@@ -18,7 +18,7 @@ snapshot_sequence as (
     select
         snapshot_on,
         row_number() over (order by snapshot_on) as snapshot_idx
-    from (select distinct snapshot_on from {{ ref('stg_households__members') }})
+    from (select distinct snapshot_on from {{ ref('stg_households__members') }}) as snapshot_dates
 
 ),
 

@@ -20,7 +20,7 @@ snapshot_sequence as (
     select
         snapshot_on,
         row_number() over (order by snapshot_on) as snapshot_idx
-    from (select distinct snapshot_on from household_snapshots)
+    from (select distinct snapshot_on from household_snapshots) as snapshot_dates
 
 ),
 

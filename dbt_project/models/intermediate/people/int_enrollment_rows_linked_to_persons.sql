@@ -19,14 +19,17 @@ identified as (
         *,
         case
             when is_id_valid then id_number
-            when student_number_kind = 'G' and {{ is_valid_id('substr(student_number, 2)') }}
+            when
+                student_number_kind = 'G'
+                and {{ is_valid_id('substr(student_number, 2)') }}
                 then substr(student_number, 2)
         end as id_person_nk,
         coalesce(
             birth_on,
             birth_on_from_id,
-            case when student_number_kind = 'L'
-                then {{ safe_cast("strptime(substr(student_number, 8, 8), '%Y%m%d')", 'date') }}
+            case
+                when student_number_kind = 'L'
+                    then {{ parse_date('substr(student_number, 8, 8)') }}
             end
         ) as resolved_birth_on,
         {{ term_index('term_code') }} as term_idx
@@ -73,7 +76,7 @@ links as (
             temporary_rows.person_name = identified_rows.person_name
             and temporary_rows.resolved_birth_on = identified_rows.resolved_birth_on
             and temporary_rows.school_code = identified_rows.school_code
-            and identified_rows.term_idx > temporary_rows.term_idx
+            and temporary_rows.term_idx < identified_rows.term_idx
     group by temporary_rows.student_number
     having count(distinct identified_rows.id_person_nk) = 1
 

@@ -87,7 +87,7 @@ best_registry_name as (
         person_name
     from registry_names
     qualify row_number() over (
-        partition by person_nk order by n_rows desc, last_term_idx desc, person_name
+        partition by person_nk order by n_rows desc, last_term_idx desc, person_name asc
     ) = 1
 
 ),
@@ -99,7 +99,7 @@ best_payment_name as (
         person_name
     from payment_names
     qualify row_number() over (
-        partition by person_nk order by n_rows desc, last_paid_on desc, person_name
+        partition by person_nk order by n_rows desc, last_paid_on desc, person_name asc
     ) = 1
 
 ),

@@ -28,7 +28,7 @@ final as (
     select
         programs.program_code,
         programs.program_name,
-        programs.stages,
+        programs.stages as covered_stages,
         programs.paid_by,
         standards.standards_summary,
         programs.is_entitlement,
@@ -42,7 +42,7 @@ final as (
     select
         'UNKNOWN' as program_code,
         '未知项目' as program_name,
-        cast(null as varchar) as stages,
+        cast(null as varchar) as covered_stages,
         cast(null as varchar) as paid_by,
         cast(null as varchar) as standards_summary,
         false as is_entitlement,

@@ -17,7 +17,7 @@ latest as (
         min(snapshot_on) over (partition by school_code) as first_listed_on,
         max(snapshot_on) over (partition by school_code) as last_listed_on
     from school_rows
-    qualify row_number() over (partition by school_code order by snapshot_on desc, source_row) = 1
+    qualify row_number() over (partition by school_code order by snapshot_on desc, source_row asc) = 1
 
 ),
 

@@ -13,7 +13,10 @@ payment_lines as (
 
 schools as (
 
-    select school_key, school_code from {{ ref('dim_school') }}
+    select
+        school_key,
+        school_code
+    from {{ ref('dim_school') }}
 
 ),
 
