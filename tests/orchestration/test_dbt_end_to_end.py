@@ -1,8 +1,8 @@
 """End to end on the sample exports: landing files -> raw assets -> dbt staging.
 
-One Dagster run materialises the six raw assets and the seeds and staging models
-of the dbt assets (`dbt build` in a subprocess, generic tests included; the unit
-tests run in tests/dbt). Then `dbt show` (in process, reusing the build's parse)
+One Dagster run materialises the six raw assets, the seeds and the staging models
+(`dbt build` in a subprocess, generic tests included; the unit tests run in
+tests/dbt). Then `dbt show` (in process, reusing the build's parse)
 calls the pseudonym macros on a dbt connection, where the plugin registers the UDF.
 """
 
@@ -53,6 +53,8 @@ def built(tmp_path_factory):
         patch.setenv("EDUAID_PSEUDONYM_KEY", KEY)
         result = materialize(
             [*raw_assets, eduaid_dbt],
+            # Every seed: the staging models' relationship tests read seeds they
+            # do not select from (aid_programs).
             selection=AssetSelection.groups("raw", "reference", "staging"),
             resources={"dbt": dbt_resource},
             instance=DagsterInstance.ephemeral(),
