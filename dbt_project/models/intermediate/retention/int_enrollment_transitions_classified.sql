@@ -68,6 +68,22 @@ reported_deaths as (
 
 ),
 
+-- a death in any export of the register counts when it is dated before the
+-- next snapshot (or, undated, reported by an export no later than it)
+deaths_before_next_snapshot as (
+
+    select distinct
+        reported_deaths.person_key,
+        term_pairs.term_code
+    from reported_deaths
+    inner join term_pairs
+        on coalesce(
+            reported_deaths.died_on < term_pairs.next_snapshot_on,
+            reported_deaths.snapshot_on <= term_pairs.next_snapshot_on
+        )
+
+),
+
 paired as (
 
     select
@@ -79,16 +95,7 @@ paired as (
         ledger_cases.disposition as next_ledger_disposition,
         next_enrollment.person_key is not null as is_listed_in_next_term,
         term_pairs.is_spring and this_enrollment.is_final_grade as is_end_of_stage,
-        exists (
-            select 1
-            from reported_deaths
-            where
-                reported_deaths.person_key = this_enrollment.person_key
-                and coalesce(
-                    reported_deaths.died_on < term_pairs.next_snapshot_on,
-                    reported_deaths.snapshot_on <= term_pairs.next_snapshot_on
-                )
-        ) as is_reported_dead
+        deaths_before_next_snapshot.person_key is not null as is_reported_dead
     from enrollments as this_enrollment
     inner join term_pairs
         on this_enrollment.term_code = term_pairs.term_code
@@ -100,6 +107,10 @@ paired as (
         on
             this_enrollment.person_key = ledger_cases.person_key
             and term_pairs.next_term_code = ledger_cases.term_code
+    left join deaths_before_next_snapshot
+        on
+            this_enrollment.person_key = deaths_before_next_snapshot.person_key
+            and this_enrollment.term_code = deaths_before_next_snapshot.term_code
 
 ),
 

@@ -27,8 +27,8 @@ final as (
     from memberships
     inner join term_snapshots
         on
-            term_snapshots.snapshot_on >= memberships.valid_from_on
-            and term_snapshots.snapshot_on < memberships.valid_to_on
+            memberships.valid_from_on <= term_snapshots.snapshot_on
+            and memberships.valid_to_on > term_snapshots.snapshot_on
 
 )
 

@@ -14,18 +14,40 @@ counted as (
 
 ),
 
+stage_groups as (
+
+    select
+        school_year,
+        variant,
+        stage,
+        is_default_variant,
+        is_partial_year,
+        is_dropout
+    from counted
+    union all
+    select
+        school_year,
+        variant,
+        'all' as stage, -- noqa: RF04
+        is_default_variant,
+        is_partial_year,
+        is_dropout
+    from counted
+
+),
+
 aggregated as (
 
     select
         school_year,
         variant,
-        coalesce(stage, 'all') as stage,
+        stage,
         bool_or(is_default_variant) as is_default_variant,
         bool_or(is_partial_year) as is_partial_year,
         count(*) as enrolled,
         count(*) filter (where is_dropout) as dropouts
-    from counted
-    group by grouping sets ((school_year, variant, stage), (school_year, variant))
+    from stage_groups
+    group by school_year, variant, stage
 
 ),
 
@@ -39,10 +61,10 @@ final as (
         '{{ var("consolidation_rate_variant") }}' as consolidation_rate_variant,
         enrolled,
         dropouts,
-        round(cast(dropouts as decimal(18, 8)) / enrolled, 8) as dropout_rate,
+        round(cast(dropouts as double) / enrolled, 8) as dropout_rate,
         case
             when stage in ('{{ compulsory_stages | join("', '") }}')
-                then 1 - round(cast(dropouts as decimal(18, 8)) / enrolled, 8)
+                then round(1 - round(cast(dropouts as double) / enrolled, 8), 8)
         end as consolidation_rate,
         is_default_variant,
         is_partial_year

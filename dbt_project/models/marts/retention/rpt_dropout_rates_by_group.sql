@@ -1,6 +1,8 @@
 -- One row per school year, 辍学率 variant, breakdown and group: the same
 -- rates as rpt_dropout_rates broken down by school, township, grade (within
--- stage) and hardship, per stage and for all stages ('all'; not for grade).
+-- a stage) and hardship, per stage and for all stages ('all'; not for grade).
+-- Each cohort row is counted once per breakdown: the columns of the other
+-- breakdowns are null.
 {%- set compulsory_stages = ['primary', 'junior'] %}
 with
 
@@ -10,18 +12,89 @@ counted as (
 
 ),
 
+breakdowns as (
+
+    select
+        school_year,
+        variant,
+        'school' as breakdown,
+        stage,
+        school_code,
+        cast(null as varchar) as township,
+        cast(null as integer) as grade_number,
+        cast(null as boolean) as is_hardship,
+        is_default_variant,
+        is_dropout
+    from counted
+    union all
+    select
+        school_year,
+        variant,
+        'township' as breakdown,
+        stage,
+        cast(null as varchar) as school_code,
+        township,
+        cast(null as integer) as grade_number,
+        cast(null as boolean) as is_hardship,
+        is_default_variant,
+        is_dropout
+    from counted
+    union all
+    select
+        school_year,
+        variant,
+        'grade' as breakdown,
+        stage,
+        cast(null as varchar) as school_code,
+        cast(null as varchar) as township,
+        grade_number,
+        cast(null as boolean) as is_hardship,
+        is_default_variant,
+        is_dropout
+    from counted
+    union all
+    select
+        school_year,
+        variant,
+        'hardship' as breakdown,
+        stage,
+        cast(null as varchar) as school_code,
+        cast(null as varchar) as township,
+        cast(null as integer) as grade_number,
+        is_hardship,
+        is_default_variant,
+        is_dropout
+    from counted
+
+),
+
+stage_groups as (
+
+    select * from breakdowns
+    union all
+    select
+        school_year,
+        variant,
+        breakdown,
+        'all' as stage, -- noqa: RF04
+        school_code,
+        township,
+        grade_number,
+        is_hardship,
+        is_default_variant,
+        is_dropout
+    from breakdowns
+    where breakdown <> 'grade'
+
+),
+
 aggregated as (
 
     select
         school_year,
         variant,
-        case
-            when grouping(school_code) = 0 then 'school'
-            when grouping(township) = 0 then 'township'
-            when grouping(grade_number) = 0 then 'grade'
-            else 'hardship'
-        end as breakdown,
-        case when grouping(stage) = 0 then stage else 'all' end as stage,
+        breakdown,
+        stage,
         school_code,
         township,
         grade_number,
@@ -29,16 +102,8 @@ aggregated as (
         bool_or(is_default_variant) as is_default_variant,
         count(*) as enrolled,
         count(*) filter (where is_dropout) as dropouts
-    from counted
-    group by grouping sets (
-        (school_year, variant, stage, school_code),
-        (school_year, variant, school_code),
-        (school_year, variant, stage, township),
-        (school_year, variant, township),
-        (school_year, variant, stage, grade_number),
-        (school_year, variant, stage, is_hardship),
-        (school_year, variant, is_hardship)
-    )
+    from stage_groups
+    group by school_year, variant, breakdown, stage, school_code, township, grade_number, is_hardship
 
 ),
 
@@ -59,10 +124,10 @@ final as (
         grade_number,
         enrolled,
         dropouts,
-        round(cast(dropouts as decimal(18, 8)) / enrolled, 8) as dropout_rate,
+        round(cast(dropouts as double) / enrolled, 8) as dropout_rate,
         case
             when stage in ('{{ compulsory_stages | join("', '") }}')
-                then 1 - round(cast(dropouts as decimal(18, 8)) / enrolled, 8)
+                then round(1 - round(cast(dropouts as double) / enrolled, 8), 8)
         end as consolidation_rate,
         is_hardship,
         is_default_variant
