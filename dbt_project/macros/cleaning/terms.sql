@@ -96,3 +96,10 @@
         1
     )
 {%- endmacro %}
+
+
+{#- A term as people write it in Chinese: 2020-autumn → 2020年秋季学期. -#}
+{% macro term_label_cn(term_code) -%}
+    left({{ term_code }}, 4) || '年'
+    || case when {{ term_code }} like '%-autumn' then '秋季学期' else '春季学期' end
+{%- endmacro %}
