@@ -20,15 +20,6 @@ schools as (
 
 ),
 
-terms as (
-
-    select
-        term_code,
-        semester
-    from {{ ref('dim_term') }}
-
-),
-
 duplicated as (
 
     select
@@ -45,8 +36,7 @@ duplicate_rows as (
     select
         enrollment_rows.*,
         coalesce(schools.school_name, enrollment_rows.school_code) as school_label,
-        left(enrollment_rows.term_code, 4) || '年'
-        || case when terms.semester = 'autumn' then '秋季学期' else '春季学期' end as term_label,
+        {{ term_label_cn('enrollment_rows.term_code') }} as term_label,
         enrollment_rows.source_file
         || coalesce('（' || enrollment_rows.source_sheet || '）', '')
         || ' 第' || cast(enrollment_rows.source_row as varchar) || '行' as source_line
@@ -57,8 +47,6 @@ duplicate_rows as (
             and enrollment_rows.term_code = duplicated.term_code
     left join schools
         on enrollment_rows.school_code = schools.school_code
-    left join terms
-        on enrollment_rows.term_code = terms.term_code
 
 ),
 
@@ -94,7 +82,7 @@ final as (
         cast(null as varchar) as program_code,
         min(duplicate_rows.school_code) as school_code,
         cast(null as decimal(12, 2)) as amount_yuan,
-        cast([] as varchar []) as disbursement_keys,
+        cast([] as varchar[]) as disbursement_keys,
         string_agg(
             duplicate_rows.source_line, '；'
             order by duplicate_rows.source_file, duplicate_rows.source_sheet, duplicate_rows.source_row

@@ -49,7 +49,7 @@ invalid_id_lines as (
     select
         *,
         '身份证号' || coalesce({{ mask_id('person_nk') }}, '（' || cast(length(person_nk) as varchar) || '位）')
-        || '校验位错误，无法匹配到任何学生' as conflict
+        || '校验位错误，无法匹配到任何学生' as conflict_text
     from payment_lines
     where not is_id_valid
 
@@ -59,7 +59,7 @@ name_conflict_lines as (
 
     select
         *,
-        '发放名单上的姓名与该身份证号在学籍、户籍或建档立卡中登记的姓名不一致' as conflict
+        '发放名单上的姓名与该身份证号在学籍、户籍或建档立卡中登记的姓名不一致' as conflict_text
     from payment_lines
     where
         is_id_valid
@@ -93,7 +93,7 @@ final as (
         cast(sum(amount_yuan) as decimal(12, 2)) as amount_yuan,
         list(disbursement_key order by source_file, source_sheet, source_row) as disbursement_keys,
         string_agg(source_line, '；' order by source_file, source_sheet, source_row) as source_lines,
-        min(conflict) || '：' || min(term_label)
+        min(conflict_text) || '：' || min(term_label)
         || string_agg(
             program_name || printf('%.2f', amount_yuan) || '元', '、' order by source_file, source_sheet, source_row
         ) as evidence

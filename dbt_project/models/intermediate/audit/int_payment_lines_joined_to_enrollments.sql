@@ -39,7 +39,7 @@ programs as (
 
 university_stages as (
 
-    select distinct unnest(string_split(covered_stages, '|')) as stage
+    select distinct unnest(string_split(covered_stages, '|')) as university_stage
     from programs
     where is_university
 
@@ -49,7 +49,6 @@ terms as (
 
     select
         term_code,
-        semester,
         term_idx,
         start_on
     from {{ ref('dim_term') }}
@@ -103,8 +102,7 @@ final as (
         disbursements.batch_id,
         disbursements.source_file,
         disbursements.source_sheet,
-        left(disbursements.term_code, 4) || '年'
-        || case when terms.semester = 'autumn' then '秋季学期' else '春季学期' end as term_label,
+        {{ term_label_cn('disbursements.term_code') }} as term_label,
         disbursements.source_file
         || coalesce('（' || disbursements.source_sheet || '）', '')
         || ' 第' || cast(disbursements.source_row as varchar) || '行' as source_line,
@@ -116,7 +114,7 @@ final as (
         enrollments.person_key is not null as is_listed_in_term,
         coalesce(enrollments.is_enrolled, false) as is_enrolled_in_term,
         coalesce(programs.is_university, false)
-        or disbursements.stage in (select university_stages.stage from university_stages) as is_university_line,
+        or disbursements.stage in (select university_stages.university_stage from university_stages) as is_university_line,
         disbursements.paid_on,
         terms.start_on as term_start_on
     from disbursements

@@ -9,6 +9,9 @@
     project AND this file declares it with a hint line at the top, e.g.
         -- depends_on: {{ ref('int_finding_missed_eligible') }}
     A model that exists but is not declared is left out with a warning. -#}
+-- depends_on: {{ ref('int_finding_missed_eligible') }}
+-- depends_on: {{ ref('int_finding_ineligible_recipient') }}
+-- depends_on: {{ ref('fct_out_of_school_child') }}
 {%- set finding_models = [
     'int_finding_paid_after_death',
     'int_finding_duplicate_payment',
@@ -48,18 +51,18 @@ with
 findings as (
 
     {% for name in finding_models + (optional_finding_models | select('in', present) | list) %}
-    select
-        finding_type,
-        term_code,
-        person_nk,
-        program_code,
-        school_code,
-        amount_yuan,
-        disbursement_keys,
-        source_lines,
-        evidence
-    from {{ ref(name) }}
-    {% if not loop.last %}union all{% endif %}
+        select
+            finding_type,
+            term_code,
+            person_nk,
+            program_code,
+            school_code,
+            amount_yuan,
+            disbursement_keys,
+            source_lines,
+            evidence
+        from {{ ref(name) }}
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),
@@ -79,21 +82,21 @@ keyed as (
         evidence
     from findings
     {%- if out_of_school_model in present %}
-    union all
-    select
-        'OUT_OF_SCHOOL_CHILD' as finding_type,
-        term_code,
-        person_key,
-        cast(null as varchar) as id_number_masked,
-        cast(null as varchar) as program_code,
-        cast(null as varchar) as school_code,
-        cast(null as decimal(12, 2)) as amount_yuan,
-        cast([] as varchar []) as disbursement_keys,
-        cast(null as varchar) as source_lines,
-        '该儿童' || cast(age as varchar) || '岁，户籍在' || township || coalesce(village, '')
-        || '，未在学籍中在读，控辍保学台账亦无说明'
-        || case when is_hardship then '（家庭经济困难）' else '' end as evidence
-    from {{ ref(out_of_school_model) }}
+        union all
+        select
+            'OUT_OF_SCHOOL_CHILD' as finding_type,
+            term_code,
+            person_key,
+            cast(null as varchar) as id_number_masked,
+            cast(null as varchar) as program_code,
+            cast(null as varchar) as school_code,
+            cast(null as decimal(12, 2)) as amount_yuan,
+            cast([] as varchar[]) as disbursement_keys,
+            cast(null as varchar) as source_lines,
+            '该儿童' || cast(age as varchar) || '岁，户籍在' || township || coalesce(village, '')
+            || '，未在学籍中在读，控辍保学台账亦无说明'
+            || case when is_hardship then '（家庭经济困难）' else '' end as evidence
+        from {{ ref(out_of_school_model) }}
     {%- endif %}
 
 ),
