@@ -8,10 +8,13 @@ One known defect of the truth is allowed for, and only that one: the truth marks
 ``deceased`` a pupil who died when no export can show it: a pupil from outside the
 county (户籍 县外) is never in the county's population register, and once dead is
 simply absent from the next 学籍. The exports show such a pupil as gone with no
-explanation (名在人不在), so the pipeline must say ``dropped_out``. These rows are
-found from the exports (no death in any population-register export, not listed in the
-next 学籍) and their expected values corrected, in the transitions and in what follows
-from them (cohort flags, rates); everything else must equal the truth file itself.
+explanation (名在人不在); so is a county pupil who dies aged 18 or more (the register
+lists children under 18 only). For such a pupil the pipeline must say what the
+exports show: ``graduated`` from the final grade of a stage at the end of spring, else
+``dropped_out``. These rows are found from the exports (no death in any
+population-register export, not listed in the next 学籍) and their expected values
+corrected, in the transitions and in what follows from them (cohort flags, rates);
+everything else must equal the truth file itself.
 """
 
 from __future__ import annotations
@@ -58,9 +61,22 @@ def _unseen_deaths(built) -> pd.DataFrame:
 def _expected_transitions(built) -> pd.DataFrame:
     truth = built.truth("transitions")
     unseen = _unseen_deaths(built).assign(_unseen=True)
-    truth = truth.merge(unseen, on=["person_nk", "term_code"], how="left")
-    truth.loc[truth["_unseen"].eq(True), "transition"] = "dropped_out"
-    return truth.drop(columns="_unseen")
+    final_grades = set(
+        pd.read_csv(SEEDS_DIR / "grade_crosswalk.csv").query("is_final_grade")["grade_label"]
+    )
+    grades = built.truth("enrollments")[["person_nk", "term_code", "grade_label"]]
+    truth = truth.merge(unseen, on=["person_nk", "term_code"], how="left").merge(
+        grades, on=["person_nk", "term_code"], how="left"
+    )
+    unseen_rows = truth["_unseen"].eq(True)
+    graduates = (
+        truth["status_in_term"].eq("enrolled")
+        & truth["term_code"].str.endswith("spring")
+        & truth["grade_label"].isin(final_grades)
+    )
+    truth.loc[unseen_rows, "transition"] = "dropped_out"
+    truth.loc[unseen_rows & graduates, "transition"] = "graduated"
+    return truth.drop(columns=["_unseen", "grade_label"])
 
 
 def _expected_cohort(built) -> pd.DataFrame:
