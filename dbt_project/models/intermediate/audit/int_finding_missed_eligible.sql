@@ -52,7 +52,7 @@ final as (
         min(program_code) as program_code,
         min(school_code) as school_code,
         cast(sum(standard_yuan) as decimal(12, 2)) as amount_yuan,
-        cast([] as varchar []) as disbursement_keys,
+        cast([] as varchar[]) as disbursement_keys,
         cast(null as varchar) as source_lines,
         {{ term_label_cn('term_code') }} || '该生在读（学校' || min(school_code) || '），困难类别为'
         || min(hardship_category)
