@@ -1,0 +1,213 @@
+"""Write `<warehouse>/analytics.duckdb` and `<warehouse>/audit.duckdb` from the build database.
+
+The publish step checks the gate itself (it does not rely on Dagster): without results,
+or with any failed critical expectation, it raises `PublishBlocked` and touches nothing.
+Each file is built beside its final path under a temporary name, then `os.replace`d
+over the old one, so that a reader sees the previous publish or the new one, never a mix.
+
+- analytics.duckdb: every table of the build database's `marts` schema (pseudonymous:
+  `person_key`, masked IDs), copied into schema `marts`.
+- audit.duckdb (restricted): `main.audit_finding`, every row of `marts.fct_audit_finding`
+  with the person's real `id_number` and `person_name` (from `intermediate.int_persons_unified`,
+  or for a child known only to the population register from the register's rows), and
+  `main.audit_finding_payment_line`, the findings' payment lines from `marts.fct_disbursement`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from orchestration.quality.runner import CheckResult, blocking
+from orchestration.settings import Settings
+
+ANALYTICS_DB = "analytics.duckdb"
+AUDIT_DB = "audit.duckdb"
+GateResults = Mapping[str, Sequence[CheckResult]]  # suite name -> its results
+
+
+class PublishBlocked(RuntimeError):
+    """The gate did not pass: nothing was published, the previous publish is untouched."""
+
+    def __init__(self, reasons: list[str]):
+        self.reasons = reasons
+        super().__init__(
+            "publishing blocked by the quality gate:\n" + "\n".join(f"  - {r}" for r in reasons)
+        )
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    analytics: Path
+    audit: Path
+    tables: dict[str, int]  # analytics table -> rows
+    findings: int
+    payment_lines: int
+
+
+def describe(suite: str, r: CheckResult) -> str:
+    where = f"{suite}.{r.column}" if r.column else suite
+    parts = [f"{r.expectation} on {where}"]
+    if r.observed_value is not None:
+        parts.append(f"observed {r.observed_value!r}")
+    if r.unexpected_count is not None:
+        parts.append(f"unexpected {r.unexpected_count}")
+    if r.problem:
+        parts.append(f"problem: {r.problem}")
+    if r.examples:
+        parts.append(f"e.g. {r.examples[:3]}")
+    return ", ".join(parts)
+
+
+def gate_reasons(gate_results: GateResults | None) -> list[str]:
+    """Why the gate does not pass; empty when it does."""
+    if not gate_results:
+        return ["the quality gate has no results (no suite was run)"]
+    reasons = []
+    for suite, results in gate_results.items():
+        if not results:
+            reasons.append(f"suite {suite} returned no results")
+        reasons += [f"critical {describe(suite, r)}" for r in blocking(list(results))]
+    return reasons
+
+
+def publish(settings: Settings, gate_results: GateResults | None) -> PublishResult:
+    """Publish both databases if the gate passed, else raise `PublishBlocked`."""
+    reasons = gate_reasons(gate_results)
+    if reasons:
+        raise PublishBlocked(reasons)
+    warehouse = Path(settings.warehouse)
+    warehouse.mkdir(parents=True, exist_ok=True)
+    tables = _write_atomically(settings.build_db, warehouse / ANALYTICS_DB, _copy_marts)
+    counts = _write_atomically(settings.build_db, warehouse / AUDIT_DB, _copy_audit)
+    return PublishResult(
+        analytics=warehouse / ANALYTICS_DB,
+        audit=warehouse / AUDIT_DB,
+        tables=tables,
+        findings=counts["audit_finding"],
+        payment_lines=counts["audit_finding_payment_line"],
+    )
+
+
+def _write_atomically(build_db: Path, target: Path, fill) -> dict[str, int]:
+    tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp.duckdb")
+    _remove(tmp)
+    build = _ident(Path(build_db).stem)  # dbt's views name their database by this stem
+    try:
+        con = duckdb.connect()
+        try:
+            con.execute(f"attach '{_literal(Path(build_db).resolve())}' as {build} (read_only)")
+            con.execute(f"attach '{_literal(tmp.resolve())}' as out")
+            counts = fill(con, build)
+            con.execute("checkpoint out")
+            con.execute("detach out")
+        finally:
+            con.close()
+        with tmp.open("rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        _remove(tmp)
+        raise
+    return counts
+
+
+def _copy_marts(con: duckdb.DuckDBPyConnection, build: str) -> dict[str, int]:
+    names = [
+        r[0]
+        for r in con.execute(
+            "select table_name from duckdb_tables() where database_name = ? "
+            "and schema_name = 'marts' order by table_name",
+            [build.strip('"')],
+        ).fetchall()
+    ]
+    con.execute("create schema out.marts")
+    counts = {}
+    for name in names:
+        t = _ident(name)
+        con.execute(f"create table out.marts.{t} as select * from {build}.marts.{t}")
+        counts[name] = con.execute(f"select count(*) from out.marts.{t}").fetchone()[0]
+    return counts
+
+
+def _exists(con: duckdb.DuckDBPyConnection, build: str, schema: str, name: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from duckdb_tables() where database_name = ? and schema_name = ? "
+            "and table_name = ? ",
+            [build.strip('"'), schema, name],
+        ).fetchone()[0]
+        + con.execute(
+            "select count(*) from duckdb_views() where database_name = ? and schema_name = ? "
+            "and view_name = ?",
+            [build.strip('"'), schema, name],
+        ).fetchone()[0]
+    )
+
+
+def _copy_audit(con: duckdb.DuckDBPyConnection, build: str) -> dict[str, int]:
+    if _exists(con, build, "intermediate", "int_population_residents_keyed") and _exists(
+        con, build, "staging", "stg_population__residents"
+    ):
+        # a child known only to the population register: its newest resident row
+        residents = f"""
+            select keyed.person_key,
+                   arg_max(stg.id_number, keyed.snapshot_on) as id_number,
+                   arg_max(stg.person_name, keyed.snapshot_on) as person_name
+            from {build}.intermediate.int_population_residents_keyed as keyed
+            join {build}.staging.stg_population__residents as stg
+                on keyed.resident_row_key = stg.resident_row_key
+            group by keyed.person_key
+        """
+    else:
+        residents = (
+            "select null::varchar as person_key, null::varchar as id_number,"
+            " null::varchar as person_name where false"
+        )
+    con.execute(f"""
+        create table out.main.audit_finding as
+        with residents as ({residents})
+        select finding.*,
+               coalesce(persons.id_number, persons.person_nk, residents.id_number) as id_number,
+               coalesce(persons.person_name, residents.person_name) as person_name
+        from {build}.marts.fct_audit_finding as finding
+        left join {build}.intermediate.int_persons_unified as persons
+            on finding.person_key = persons.person_key
+        left join residents
+            on finding.person_key = residents.person_key
+            and persons.person_key is null
+        order by finding.finding_type, finding.term_code, finding.finding_key
+    """)
+    con.execute(f"""
+        create table out.main.audit_finding_payment_line as
+        with wanted as (
+            select distinct finding_key, unnest(disbursement_keys) as disbursement_key
+            from out.main.audit_finding
+        )
+        select wanted.finding_key, line.*
+        from wanted
+        join {build}.marts.fct_disbursement as line
+            on wanted.disbursement_key = line.disbursement_key
+        order by wanted.finding_key, line.disbursement_key
+    """)
+    return {
+        name: con.execute(f"select count(*) from out.main.{name}").fetchone()[0]
+        for name in ("audit_finding", "audit_finding_payment_line")
+    }
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _remove(path: Path) -> None:
+    for p in (path, path.with_name(path.name + ".wal")):
+        p.unlink(missing_ok=True)

@@ -1,0 +1,242 @@
+"""Publishing: only through a passing gate, atomically, and nothing restricted reaches analysts.
+
+A tiny hand-made build database (schemas marts, intermediate, staging, raw; a few rows),
+no dbt and no county.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import duckdb
+import pytest
+
+from orchestration.publish import PublishBlocked, publish
+from orchestration.quality import CheckResult
+from orchestration.settings import get_settings
+
+WEIGHTS = [2 ** (17 - i) % 11 for i in range(17)]
+
+
+def check_char(first17: str) -> str:
+    return "10X98765432"[sum(int(c) * w for c, w in zip(first17, WEIGHTS, strict=True)) % 11]
+
+
+def is_valid_id(s: str) -> bool:
+    """GB 11643, written here independently of the dbt macros."""
+    return (
+        len(s) == 18 and s[:17].isdigit() and s[17] in "0123456789X" and check_char(s[:17]) == s[17]
+    )
+
+
+def make_id(body: str) -> str:
+    return body + check_char(body)
+
+
+ID_PAID = make_id("42039920100101001")
+ID_DEAD = make_id("42039920090505002")
+ID_CHILD = make_id("42039920150707003")  # only in the population register
+NAMES = {ID_PAID: "张小明", ID_DEAD: "李红", ID_CHILD: "王小虎"}
+
+
+def masked(id_number: str) -> str:
+    return id_number[:6] + "********" + id_number[-4:]
+
+
+def key(id_number: str) -> str:
+    return hashlib.sha256(b"test" + id_number.encode()).hexdigest()
+
+
+def make_build_db(path):
+    con = duckdb.connect(str(path))
+    for schema in ("raw", "staging", "intermediate", "marts"):
+        con.execute(f"create schema {schema}")
+    con.execute("""
+        create table intermediate.int_persons_unified
+            (person_nk varchar, person_key varchar, id_number varchar,
+             id_number_masked varchar, person_name varchar)
+    """)
+    for id_number in (ID_PAID, ID_DEAD):
+        con.execute(
+            "insert into intermediate.int_persons_unified values (?, ?, ?, ?, ?)",
+            [id_number, key(id_number), id_number, masked(id_number), NAMES[id_number]],
+        )
+    # the register: a raw table, a staging view on it (qualified by database, as dbt's are)
+    con.execute("create table raw.population (row_key varchar, id varchar, name varchar)")
+    con.execute("insert into raw.population values ('r1', ?, ?)", [ID_CHILD, NAMES[ID_CHILD]])
+    con.execute("""
+        create view staging.stg_population__residents as
+        select row_key as resident_row_key, id as id_number, name as person_name
+        from "build".raw.population
+    """)
+    con.execute("""
+        create table intermediate.int_population_residents_keyed
+            (resident_row_key varchar, person_key varchar, snapshot_on date)
+    """)
+    con.execute(
+        "insert into intermediate.int_population_residents_keyed values ('r1', ?, '2021-09-01')",
+        [key(ID_CHILD)],
+    )
+    con.execute("""
+        create table marts.dim_student
+            (person_key varchar, id_number_masked varchar, sex varchar, is_id_valid boolean)
+    """)
+    for id_number in (ID_PAID, ID_DEAD):
+        con.execute(
+            "insert into marts.dim_student values (?, ?, 'M', true)",
+            [key(id_number), masked(id_number)],
+        )
+    con.execute("""
+        create table marts.fct_disbursement
+            (disbursement_key varchar, term_code varchar, program_code varchar,
+             person_key varchar, amount_yuan decimal(12, 2), source_file varchar,
+             source_row integer)
+    """)
+    con.executemany(
+        "insert into marts.fct_disbursement values (?, '2021-autumn', 'BOARD', ?, 625, ?, ?)",
+        [
+            ("d1", key(ID_PAID), "pay_2021a.xlsx", 3),
+            ("d2", key(ID_DEAD), "pay_2021a.xlsx", 4),
+            ("d3", key(ID_DEAD), "pay_2021a.xlsx", 5),
+        ],
+    )
+    con.execute("""
+        create table marts.fct_audit_finding
+            (finding_key varchar, finding_type varchar, severity varchar, term_code varchar,
+             person_key varchar, id_number_masked varchar, program_code varchar,
+             disbursement_keys varchar[], evidence varchar)
+    """)
+    con.execute(
+        "insert into marts.fct_audit_finding values"
+        " ('f1', 'PAID_AFTER_DEATH', 'high', '2021-autumn', ?, ?, 'BOARD', ['d2', 'd3'],"
+        "  '死亡后仍发放'),"
+        " ('f2', 'OUT_OF_SCHOOL_CHILD', 'high', '2021-autumn', ?, null, null, [], '未在学籍')",
+        [key(ID_DEAD), masked(ID_DEAD), key(ID_CHILD)],
+    )
+    con.close()
+    return path
+
+
+def passed(column="disbursement_key"):
+    return CheckResult(
+        "expect_column_values_to_not_be_null", column, "critical", True, unexpected_count=0
+    )
+
+
+@pytest.fixture
+def settings(tmp_path):
+    warehouse = tmp_path / "warehouse"
+    warehouse.mkdir()
+    make_build_db(warehouse / "build.duckdb")
+    return get_settings({"EDUAID_WAREHOUSE": str(warehouse), "EDUAID_LANDING": str(tmp_path)})
+
+
+def sha256(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def text_values(path):
+    """Every value of every VARCHAR (or VARCHAR[]) column of every table, as text."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        columns = con.execute("""
+            select schema_name, table_name, column_name from duckdb_columns()
+            where data_type in ('VARCHAR', 'VARCHAR[]') and not internal
+        """).fetchall()
+        assert columns
+        for schema, table, column in columns:
+            for (value,) in con.execute(
+                f'select cast("{column}" as varchar) from "{schema}"."{table}"'
+            ).fetchall():
+                if value is not None:
+                    yield f"{schema}.{table}.{column}", value
+
+
+def test_a_clean_gate_publishes_both_files_and_analytics_has_no_real_ids_or_names(settings):
+    result = publish(settings, {"fct_disbursement": [passed(), passed("amount_yuan")]})
+
+    analytics = settings.warehouse / "analytics.duckdb"
+    audit = settings.warehouse / "audit.duckdb"
+    assert result.analytics == analytics and analytics.exists() and audit.exists()
+    assert result.tables == {"dim_student": 2, "fct_audit_finding": 2, "fct_disbursement": 3}
+    assert not list(settings.warehouse.glob(".*tmp*"))
+
+    with duckdb.connect(str(analytics), read_only=True) as con:
+        names = {r[0] for r in con.execute("select table_name from duckdb_tables()").fetchall()}
+    assert names == {"dim_student", "fct_audit_finding", "fct_disbursement"}
+
+    with duckdb.connect(str(settings.build_db), read_only=True) as con:
+        restricted_names = {
+            r[0]
+            for r in con.execute(
+                "select person_name from intermediate.int_persons_unified"
+                " union select person_name from staging.stg_population__residents"
+            ).fetchall()
+        }
+    assert restricted_names == set(NAMES.values())
+    seen = 0
+    for where, value in text_values(analytics):
+        seen += 1
+        for candidate in re.findall(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9X])", value):
+            assert not is_valid_id(candidate), f"real ID {candidate} in {where}"
+        for name in restricted_names:
+            assert name not in value, f"name {name} in {where}"
+    assert seen > 10
+    assert is_valid_id(ID_PAID)  # the scan would see one
+
+    # the auditors' file: real IDs and names, and the findings' payment lines
+    with duckdb.connect(str(audit), read_only=True) as con:
+        findings = con.execute(
+            "select finding_key, id_number, person_name from audit_finding order by finding_key"
+        ).fetchall()
+        lines = con.execute(
+            "select finding_key, disbursement_key, source_file, source_row"
+            " from audit_finding_payment_line order by disbursement_key"
+        ).fetchall()
+    assert findings == [
+        ("f1", ID_DEAD, NAMES[ID_DEAD]),
+        ("f2", ID_CHILD, NAMES[ID_CHILD]),  # from the population register
+    ]
+    assert lines == [("f1", "d2", "pay_2021a.xlsx", 4), ("f1", "d3", "pay_2021a.xlsx", 5)]
+    assert (result.findings, result.payment_lines) == (2, 2)
+
+
+def test_a_failed_critical_expectation_blocks_and_the_previous_publish_is_untouched(settings):
+    publish(settings, {"fct_disbursement": [passed()]})
+    analytics = settings.warehouse / "analytics.duckdb"
+    audit = settings.warehouse / "audit.duckdb"
+    before = (sha256(analytics), sha256(audit))
+
+    failed = CheckResult(
+        "expect_column_values_to_be_unique",
+        "disbursement_key",
+        "critical",
+        False,
+        unexpected_count=2,
+        examples=[{"disbursement_key": "d2"}],
+    )
+    warning = CheckResult("expect_column_values_to_not_be_null", "paid_on", "warning", False, 0, 5)
+    with pytest.raises(PublishBlocked) as blocked:
+        publish(settings, {"fct_disbursement": [passed(), failed, warning]})
+
+    message = str(blocked.value)
+    assert "expect_column_values_to_be_unique on fct_disbursement.disbursement_key" in message
+    assert "unexpected 2" in message
+    assert "paid_on" not in message  # a warning does not block
+    assert len(blocked.value.reasons) == 1
+    assert (sha256(analytics), sha256(audit)) == before
+    assert not list(settings.warehouse.glob(".*tmp*"))
+
+
+def test_a_warning_alone_does_not_block(settings):
+    warning = CheckResult("expect_column_values_to_not_be_null", "paid_on", "warning", False, 0, 5)
+    publish(settings, {"fct_disbursement": [passed(), warning]})
+    assert (settings.warehouse / "analytics.duckdb").exists()
+
+
+@pytest.mark.parametrize("gate", [None, {}, {"fct_disbursement": []}])
+def test_an_empty_gate_blocks(settings, gate):
+    with pytest.raises(PublishBlocked, match="no results"):
+        publish(settings, gate)
+    assert not (settings.warehouse / "analytics.duckdb").exists()
+    assert not (settings.warehouse / "audit.duckdb").exists()
