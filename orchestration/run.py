@@ -3,11 +3,14 @@
 Generates the demo county first when the landing folder is empty, so that a fresh
 clone shows something real, and a local pseudonym key when there is none; then
 materialises the Dagster assets (the ingest, then `dbt build`) and prints what was
-loaded and where the results are.
+loaded and where the results are; then runs every quality suite of `expectations/`
+on the build database and publishes `<warehouse>/analytics.duckdb` and `audit.duckdb`
+only when no critical expectation failed (exit status 2 when the gate blocks).
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 
@@ -16,6 +19,9 @@ from dagster import materialize
 
 from orchestration.dbt.keys import ensure_key
 from orchestration.ingest.assets import raw_assets
+from orchestration.publish import PublishBlocked, PublishError, publish
+from orchestration.quality import CheckResult, run_suite
+from orchestration.quality.runner import EXPECTATIONS_DIR
 from orchestration.settings import Settings, get_settings
 
 
@@ -75,6 +81,25 @@ def manifest_summary(settings: Settings) -> str:
     return "\n".join(lines)
 
 
+def run_gate(settings: Settings) -> dict[str, list[CheckResult]]:
+    """Every suite of `expectations/` on its table of the build database (`meta.table`,
+    else `marts.<suite>`), with one summary line per suite."""
+    gate: dict[str, list[CheckResult]] = {}
+    for path in sorted(EXPECTATIONS_DIR.glob("*.json")):
+        name = path.stem
+        table = json.loads(path.read_text(encoding="utf-8")).get("meta", {}).get("table")
+        results = run_suite(settings.build_db, table or f"marts.{name}", name)
+        gate[name] = results
+        failed_critical = sum(r.blocks for r in results)
+        failed_warning = sum(not r.success and not r.blocks for r in results)
+        print(
+            f"  {name:<24} {len(results):>3} expectations, "
+            f"{sum(r.success for r in results):>3} passed, "
+            f"{failed_critical} critical failed, {failed_warning} warnings"
+        )
+    return gate
+
+
 def main() -> int:
     settings = get_settings()
     ensure_demo_data(settings)
@@ -98,6 +123,20 @@ def main() -> int:
         f"\nresults: raw tables, load manifest and quarantine in {settings.build_db} (schema raw)"
     )
     print(f"dbt models in {settings.build_db}, schemas staging, intermediate and marts")
+
+    print("\nquality gate (Great Expectations on the build database):")
+    gate = run_gate(settings)
+    try:
+        published = publish(settings, gate)
+    except (PublishBlocked, PublishError) as blocked:
+        print(f"\n{blocked}", file=sys.stderr)
+        print("nothing published: the previous analytics.duckdb and audit.duckdb are unchanged")
+        return 2
+    print(
+        f"\npublished {published.analytics} ({len(published.tables)} marts tables) and "
+        f"{published.audit} ({published.findings:,} findings, "
+        f"{published.payment_lines:,} payment lines; restricted: real IDs and names)"
+    )
     return 0
 
 

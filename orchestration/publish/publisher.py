@@ -40,6 +40,10 @@ class PublishBlocked(RuntimeError):
         )
 
 
+class PublishError(RuntimeError):
+    """The gate passed but the build database cannot be published; nothing was replaced."""
+
+
 @dataclass(frozen=True)
 class PublishResult:
     analytics: Path
@@ -82,18 +86,31 @@ def publish(settings: Settings, gate_results: GateResults | None) -> PublishResu
         raise PublishBlocked(reasons)
     warehouse = Path(settings.warehouse)
     warehouse.mkdir(parents=True, exist_ok=True)
-    tables = _write_atomically(settings.build_db, warehouse / ANALYTICS_DB, _copy_marts)
-    counts = _write_atomically(settings.build_db, warehouse / AUDIT_DB, _copy_audit)
+    analytics, audit = warehouse / ANALYTICS_DB, warehouse / AUDIT_DB
+    # both files are built before either replaces its predecessor: a failure while
+    # building leaves the previous publish whole
+    built: list[Path] = []
+    try:
+        tmp_analytics, tables = _build(settings.build_db, analytics, _copy_marts)
+        built.append(tmp_analytics)
+        tmp_audit, counts = _build(settings.build_db, audit, _copy_audit)
+        built.append(tmp_audit)
+        os.replace(tmp_analytics, analytics)
+        os.replace(tmp_audit, audit)
+    finally:
+        for tmp in built:
+            _remove(tmp)
     return PublishResult(
-        analytics=warehouse / ANALYTICS_DB,
-        audit=warehouse / AUDIT_DB,
+        analytics=analytics,
+        audit=audit,
         tables=tables,
         findings=counts["audit_finding"],
         payment_lines=counts["audit_finding_payment_line"],
     )
 
 
-def _write_atomically(build_db: Path, target: Path, fill) -> dict[str, int]:
+def _build(build_db: Path, target: Path, fill) -> tuple[Path, dict[str, int]]:
+    """Fill a new DuckDB file beside `target`; return its path (fsynced) and row counts."""
     tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp.duckdb")
     _remove(tmp)
     build = _ident(Path(build_db).stem)  # dbt's views name their database by this stem
@@ -109,11 +126,10 @@ def _write_atomically(build_db: Path, target: Path, fill) -> dict[str, int]:
             con.close()
         with tmp.open("rb") as f:
             os.fsync(f.fileno())
-        os.replace(tmp, target)
     except BaseException:
         _remove(tmp)
         raise
-    return counts
+    return tmp, counts
 
 
 def _copy_marts(con: duckdb.DuckDBPyConnection, build: str) -> dict[str, int]:
@@ -150,6 +166,14 @@ def _exists(con: duckdb.DuckDBPyConnection, build: str, schema: str, name: str) 
 
 
 def _copy_audit(con: duckdb.DuckDBPyConnection, build: str) -> dict[str, int]:
+    required = [
+        ("marts", "fct_audit_finding"),
+        ("marts", "fct_disbursement"),
+        ("intermediate", "int_persons_unified"),
+    ]
+    missing = [f"{s}.{t}" for s, t in required if not _exists(con, build, s, t)]
+    if missing:
+        raise PublishError(f"the build database lacks {', '.join(missing)}: nothing published")
     if _exists(con, build, "intermediate", "int_population_residents_keyed") and _exists(
         con, build, "staging", "stg_population__residents"
     ):

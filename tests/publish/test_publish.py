@@ -12,10 +12,13 @@ import re
 import duckdb
 import pytest
 
-from orchestration.publish import PublishBlocked, publish
+from orchestration.publish import PublishBlocked, PublishError, publish
 from orchestration.quality import CheckResult
 from orchestration.settings import get_settings
 
+# 18 characters standing alone (not inside a longer run of letters and digits, such as a
+# hex pseudonym, in which 18 digits in a row occur by chance): in Chinese text, masked or bare
+ID_LIKE = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 WEIGHTS = [2 ** (17 - i) % 11 for i in range(17)]
 
 
@@ -177,12 +180,14 @@ def test_a_clean_gate_publishes_both_files_and_analytics_has_no_real_ids_or_name
     seen = 0
     for where, value in text_values(analytics):
         seen += 1
-        for candidate in re.findall(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9X])", value):
+        for candidate in ID_LIKE.findall(value):
             assert not is_valid_id(candidate), f"real ID {candidate} in {where}"
         for name in restricted_names:
             assert name not in value, f"name {name} in {where}"
     assert seen > 10
-    assert is_valid_id(ID_PAID)  # the scan would see one
+    # the scan would see one, bare or in a sentence, but not a run of digits inside a hex key
+    assert ID_LIKE.findall(f"身份证{ID_PAID}，") == [ID_PAID] and is_valid_id(ID_PAID)
+    assert ID_LIKE.findall(f"ab{ID_PAID}cd") == []
 
     # the auditors' file: real IDs and names, and the findings' payment lines
     with duckdb.connect(str(audit), read_only=True) as con:
@@ -240,3 +245,18 @@ def test_an_empty_gate_blocks(settings, gate):
         publish(settings, gate)
     assert not (settings.warehouse / "analytics.duckdb").exists()
     assert not (settings.warehouse / "audit.duckdb").exists()
+
+
+def test_a_build_that_cannot_be_published_leaves_the_previous_publish_whole(settings):
+    publish(settings, {"fct_disbursement": [passed()]})
+    files = [settings.warehouse / "analytics.duckdb", settings.warehouse / "audit.duckdb"]
+    before = [sha256(f) for f in files]
+    with duckdb.connect(str(settings.build_db)) as con:
+        con.execute("drop table marts.fct_audit_finding")
+        con.execute("create table marts.rpt_new (x integer)")
+
+    with pytest.raises(PublishError, match=r"marts\.fct_audit_finding"):
+        publish(settings, {"fct_disbursement": [passed()]})
+
+    assert [sha256(f) for f in files] == before  # analytics.duckdb not replaced alone
+    assert not list(settings.warehouse.glob(".*tmp*"))
