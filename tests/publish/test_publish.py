@@ -14,6 +14,7 @@ import pytest
 
 from orchestration.publish import PublishBlocked, PublishError, publish
 from orchestration.quality import CheckResult
+from orchestration.quality.runner import EXPECTATIONS_DIR
 from orchestration.settings import get_settings
 
 # 18 characters standing alone (not inside a longer run of letters and digits, such as a
@@ -94,10 +95,12 @@ def make_build_db(path):
         create table marts.fct_disbursement
             (disbursement_key varchar, term_code varchar, program_code varchar,
              person_key varchar, amount_yuan decimal(12, 2), source_file varchar,
-             source_row integer)
+             source_row integer, paid_on date default '2021-10-08')
     """)
     con.executemany(
-        "insert into marts.fct_disbursement values (?, '2021-autumn', 'BOARD', ?, 625, ?, ?)",
+        "insert into marts.fct_disbursement (disbursement_key, term_code, program_code,"
+        " person_key, amount_yuan, source_file, source_row)"
+        " values (?, '2021-autumn', 'BOARD', ?, 625, ?, ?)",
         [
             ("d1", key(ID_PAID), "pay_2021a.xlsx", 3),
             ("d2", key(ID_DEAD), "pay_2021a.xlsx", 4),
@@ -260,3 +263,22 @@ def test_a_build_that_cannot_be_published_leaves_the_previous_publish_whole(sett
 
     assert [sha256(f) for f in files] == before  # analytics.duckdb not replaced alone
     assert not list(settings.warehouse.glob(".*tmp*"))
+
+
+def test_make_run_gate_runs_every_suite_on_the_build_database_and_publishes(settings, capsys):
+    from orchestration.run import run_gate
+
+    gate = run_gate(settings)
+    assert set(gate) == {p.stem for p in EXPECTATIONS_DIR.glob("*.json")}
+    assert all(r.success for r in gate["fct_disbursement"])
+    out = capsys.readouterr().out
+    assert "fct_disbursement" in out and "0 critical failed" in out
+    publish(settings, gate)
+    assert (settings.warehouse / "analytics.duckdb").exists()
+
+    with duckdb.connect(str(settings.build_db)) as con:
+        con.execute(
+            "update marts.fct_disbursement set amount_yuan = 62500 where disbursement_key = 'd1'"
+        )
+    with pytest.raises(PublishBlocked, match=r"amount_yuan.*unexpected 1"):
+        publish(settings, run_gate(settings))
