@@ -282,3 +282,19 @@ def test_make_run_gate_runs_every_suite_on_the_build_database_and_publishes(sett
         )
     with pytest.raises(PublishBlocked, match=r"amount_yuan.*unexpected 1"):
         publish(settings, run_gate(settings))
+
+
+def test_a_reader_keeps_the_old_data_during_a_publish_and_sees_the_new_on_reopening(settings):
+    publish(settings, {"fct_disbursement": [passed()]})
+    analytics = settings.warehouse / "analytics.duckdb"
+    reader = duckdb.connect(str(analytics), read_only=True)
+    try:
+        with duckdb.connect(str(settings.build_db)) as con:
+            con.execute("delete from marts.fct_disbursement where disbursement_key = 'd1'")
+        publish(settings, {"fct_disbursement": [passed()]})
+        count = "select count(*) from marts.fct_disbursement"
+        assert reader.execute(count).fetchone()[0] == 3  # the previous publish, whole
+    finally:
+        reader.close()
+    with duckdb.connect(str(analytics), read_only=True) as con:
+        assert con.execute(count).fetchone()[0] == 2
