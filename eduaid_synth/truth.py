@@ -296,6 +296,14 @@ def _transitions(world: World, enr: pd.DataFrame, nk: pd.Series) -> pd.DataFrame
         )
         snap = pd.Timestamp(student_snapshot_month(TERMS[ti + 1]))
         died = (pd.to_datetime(people["died_on"].reindex(cur["pid"])) < snap).to_numpy()
+        # Only a death an export shows: the next term's population register lists the
+        # county's children aged 3 to 17 (see exports._population_records); a pupil
+        # from outside the county, or one of 18 or more, who dies is just gone from
+        # the 学籍 (名在人不在), and the rules below decide what that is.
+        who = people.reindex(cur["pid"])
+        age_next = (snap - pd.to_datetime(who["birth"])).dt.days / 365.25
+        registered = (who["kind"] == "kid") & who["county_hukou"].fillna(False).astype(bool)
+        died &= (registered & (age_next >= 3) & (age_next < 18)).to_numpy()
         lg = ledger_view(world, ti + 1).drop_duplicates("pid", keep="last").set_index("pid")
         certified = (cur["pid"].map(lg["shown_disposition"]) == "县外就读已取证").to_numpy()
         st = cur["status"].to_numpy()

@@ -3,18 +3,6 @@
 Transitions, the dropout cohort, the dropout rates (both variants), the out-of-school
 children and the open ledger cases must equal the truth exactly. Person keys are
 recomputed here with Python's hmac, independently of the UDF.
-
-One known defect of the truth is allowed for, and only that one: the truth marks as
-``deceased`` a pupil who died when no export can show it: a pupil from outside the
-county (户籍 县外) is never in the county's population register, and once dead is
-simply absent from the next 学籍. The exports show such a pupil as gone with no
-explanation (名在人不在); so is a county pupil who dies aged 18 or more (the register
-lists children under 18 only). For such a pupil the pipeline must say what the
-exports show: ``graduated`` from the final grade of a stage at the end of spring, else
-``dropped_out``. These rows are found from the exports (no death in any
-population-register export, not listed in the next 学籍) and their expected values
-corrected, in the transitions and in what follows from them (cohort flags, rates);
-everything else must equal the truth file itself.
 """
 
 from __future__ import annotations
@@ -24,80 +12,6 @@ import pytest
 from dbt_helpers import SEEDS_DIR, compare
 
 pytestmark = pytest.mark.slow
-
-MAX_UNSEEN_DEATHS = 20  # a handful per county; more would be a new problem
-
-
-def _text(flag: bool) -> str:
-    return "true" if flag else "false"
-
-
-def _unseen_deaths(built) -> pd.DataFrame:
-    """Truth transitions to ``deceased`` that no export shows (see the module doc)."""
-    transitions = built.truth("transitions")
-    enrollments = built.truth("enrollments")[["person_nk", "term_code"]]
-    reported = set(
-        built.sql(
-            "select distinct id_number from staging.stg_population__residents "
-            "where resident_status = 'deceased' and id_number is not null"
-        )["id_number"]
-    )
-    listed_next = transitions.merge(
-        enrollments.rename(columns={"term_code": "next_term_code"}),
-        on=["person_nk", "next_term_code"],
-        how="left",
-        indicator=True,
-    )["_merge"].eq("both")
-    unseen = transitions[
-        transitions["transition"].eq("deceased")
-        & transitions["status_in_term"].ne("deceased")
-        & ~listed_next.to_numpy()
-        & ~transitions["person_nk"].isin(reported)
-    ]
-    assert len(unseen) <= MAX_UNSEEN_DEATHS, f"{len(unseen)} deaths no export shows"
-    return unseen[["person_nk", "term_code"]]
-
-
-def _expected_transitions(built) -> pd.DataFrame:
-    truth = built.truth("transitions")
-    unseen = _unseen_deaths(built).assign(_unseen=True)
-    final_grades = set(
-        pd.read_csv(SEEDS_DIR / "grade_crosswalk.csv").query("is_final_grade")["grade_label"]
-    )
-    grades = built.truth("enrollments")[["person_nk", "term_code", "grade_label"]]
-    truth = truth.merge(unseen, on=["person_nk", "term_code"], how="left").merge(
-        grades, on=["person_nk", "term_code"], how="left"
-    )
-    unseen_rows = truth["_unseen"].eq(True)
-    graduates = (
-        truth["status_in_term"].eq("enrolled")
-        & truth["term_code"].str.endswith("spring")
-        & truth["grade_label"].isin(final_grades)
-    )
-    truth.loc[unseen_rows, "transition"] = "dropped_out"
-    truth.loc[unseen_rows & graduates, "transition"] = "graduated"
-    return truth.drop(columns=["_unseen", "grade_label"])
-
-
-def _expected_cohort(built) -> pd.DataFrame:
-    """The truth's cohort, its flags re-derived for the persons of an unseen death."""
-    cohort = built.truth("dropout_cohort")
-    unseen = set(_unseen_deaths(built)["person_nk"])
-    transitions = _expected_transitions(built)
-    transitions = transitions[transitions["person_nk"].isin(unseen)]
-    terms = built.sql("select term_code, school_year from marts.dim_term")
-    transitions = transitions.merge(terms, on="term_code")
-    for index, row in cohort[cohort["person_nk"].isin(unseen)].iterrows():
-        year = transitions[
-            transitions["person_nk"].eq(row["person_nk"])
-            & transitions["school_year"].eq(row["school_year"])
-        ]
-        if row["is_partial_year"] == "true":
-            year = year[year["term_code"].str.endswith("autumn")]
-        outcomes = set(year["transition"])
-        cohort.loc[index, "is_excluded"] = _text(bool(outcomes & {"deceased", "transferred_out"}))
-        cohort.loc[index, "is_dropout"] = _text("dropped_out" in outcomes)
-    return cohort
 
 
 def _rates(cohort: pd.DataFrame) -> pd.DataFrame:
@@ -134,7 +48,7 @@ def _rates_as_text(rates: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_transitions_equal_the_truth(built):
-    truth = _expected_transitions(built)
+    truth = built.truth("transitions")
     truth["person_key"] = truth["person_nk"].map(built.person_key)
     truth = truth.drop(columns="person_nk")
     mine = built.sql(
@@ -147,7 +61,7 @@ def test_transitions_equal_the_truth(built):
 
 
 def test_dropout_cohort_equals_the_truth(built):
-    truth = _expected_cohort(built)
+    truth = built.truth("dropout_cohort")
     truth["person_key"] = truth["person_nk"].map(built.person_key)
     truth = truth.drop(columns="person_nk")
     mine = built.sql(
@@ -172,18 +86,9 @@ def test_dropout_rates_equal_the_truth(built):
             "from marts.rpt_dropout_rates"
         )
     )
-    expected = _rates_as_text(_rates(_expected_cohort(built)))
-    compare(expected, mine, keys)
-    # The truth file itself, wherever no unseen death changes the cohort.
-    truth = _rates_as_text(built.truth("dropout_rates"))
-    touched = _expected_cohort(built).compare(built.truth("dropout_cohort"))
-    if touched.empty:
-        compare(truth, mine, keys)
-    else:
-        merged = truth.merge(expected, on=keys, suffixes=("", "_expected"))
-        same = merged[merged["dropouts"] == merged["dropouts_expected"]]
-        same = same[same["enrolled"] == same["enrolled_expected"]]
-        compare(truth.merge(same[keys]), mine.merge(same[keys]), keys)
+    compare(_rates_as_text(built.truth("dropout_rates")), mine, keys)
+    # The truth's rates follow from its own cohort by the README's formulas.
+    compare(_rates_as_text(_rates(built.truth("dropout_cohort"))), mine, keys)
     # Each published figure names its variant; the default is marked once per group.
     flags = built.sql(
         """
