@@ -36,7 +36,8 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint dbt_project/models
+	# the dbt templater compiles the project, which opens a database: a scratch one
+	EDUAID_BUILD_DB=$${TMPDIR:-/tmp}/eduaid-lint.duckdb $(BIN)/sqlfluff lint dbt_project/models
 
 ## generate: write a landing folder and its truth (SCALE, SEED, EDUAID_LANDING, EDUAID_TRUTH)
 generate: install
