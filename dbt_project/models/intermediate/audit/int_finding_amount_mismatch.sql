@@ -83,11 +83,7 @@ final as (
         'AMOUNT_MISMATCH' as finding_type,
         term_code,
         person_nk,
-        min(program_code) as program_code,
-        coalesce(min(enrolled_school_code), min(school_code)) as school_code,
-        cast(sum(amount_yuan) as decimal(12, 2)) as amount_yuan,
-        list(disbursement_key order by source_file, source_sheet, source_row) as disbursement_keys,
-        string_agg(source_line, '；' order by source_file, source_sheet, source_row) as source_lines,
+        {{ finding_payment_columns() }},
         '该生' || min(term_label)
         || string_agg(
             program_name || '（' || coalesce(grade, enrolled_grade, '年级不明') || '）发放'

@@ -44,11 +44,7 @@ final as (
         'PAID_AFTER_DEATH' as finding_type,
         term_code,
         person_nk,
-        min(program_code) as program_code,
-        coalesce(min(enrolled_school_code), min(school_code)) as school_code,
-        cast(sum(amount_yuan) as decimal(12, 2)) as amount_yuan,
-        list(disbursement_key order by source_file, source_sheet, source_row) as disbursement_keys,
-        string_agg(source_line, '；' order by source_file, source_sheet, source_row) as source_lines,
+        {{ finding_payment_columns() }},
         '该生于' || strftime(min(died_on), '%Y-%m-%d') || '死亡，'
         || string_agg(
             coalesce(strftime(paid_on, '%Y-%m-%d'), '') || '仍发放' || term_label || program_name

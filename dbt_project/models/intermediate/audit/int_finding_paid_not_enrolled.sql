@@ -36,11 +36,7 @@ final as (
         'PAID_NOT_ENROLLED' as finding_type,
         term_code,
         person_nk,
-        min(program_code) as program_code,
-        coalesce(min(enrolled_school_code), min(school_code)) as school_code,
-        cast(sum(amount_yuan) as decimal(12, 2)) as amount_yuan,
-        list(disbursement_key order by source_file, source_sheet, source_row) as disbursement_keys,
-        string_agg(source_line, '；' order by source_file, source_sheet, source_row) as source_lines,
+        {{ finding_payment_columns() }},
         case
             when bool_or(is_listed_in_term)
                 then '该生' || min(term_label) || '学籍状态为' || coalesce(min(enrollment_status_text), '非在读')

@@ -27,11 +27,7 @@ final as (
         'STAGE_MISMATCH' as finding_type,
         term_code,
         person_nk,
-        min(program_code) as program_code,
-        coalesce(min(enrolled_school_code), min(school_code)) as school_code,
-        cast(sum(amount_yuan) as decimal(12, 2)) as amount_yuan,
-        list(disbursement_key order by source_file, source_sheet, source_row) as disbursement_keys,
-        string_agg(source_line, '；' order by source_file, source_sheet, source_row) as source_lines,
+        {{ finding_payment_columns() }},
         '该生' || min(term_label) || '学籍为' || min(enrolled_grade) || '，却发放'
         || string_agg(
             program_name || printf('%.2f', amount_yuan) || '元', '、' order by source_file, source_sheet, source_row
