@@ -1,11 +1,7 @@
-{%- if var('consolidation_rate_variant') != 'annual' -%}
-    {{ exceptions.raise_compiler_error("only the annual 巩固率 variant is implemented") }}
-{%- endif -%}
 -- One row per school year, stage (and 'all') and 辍学率 variant:
 -- dropout_rate = dropouts / enrolled at the start of the year, rounded to 8
 -- decimals; consolidation_rate (巩固率, annual variant) = 1 − dropout_rate,
 -- for the compulsory stages only.
-{%- set compulsory_stages = ['primary', 'junior'] %}
 with
 
 counted as (
@@ -61,11 +57,8 @@ final as (
         '{{ var("consolidation_rate_variant") }}' as consolidation_rate_variant,
         enrolled,
         dropouts,
-        round(cast(dropouts as double) / enrolled, 8) as dropout_rate,
-        case
-            when stage in ('{{ compulsory_stages | join("', '") }}')
-                then round(1 - round(cast(dropouts as double) / enrolled, 8), 8)
-        end as consolidation_rate,
+        {{ dropout_rate('dropouts', 'enrolled') }} as dropout_rate,
+        {{ consolidation_rate('stage', 'dropouts', 'enrolled') }} as consolidation_rate,
         is_default_variant,
         is_partial_year
     from aggregated

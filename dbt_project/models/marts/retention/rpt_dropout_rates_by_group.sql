@@ -3,7 +3,6 @@
 -- a stage) and hardship, per stage and for all stages ('all'; not for grade).
 -- Each cohort row is counted once per breakdown: the columns of the other
 -- breakdowns are null.
-{%- set compulsory_stages = ['primary', 'junior'] %}
 with
 
 counted as (
@@ -124,11 +123,8 @@ final as (
         grade_number,
         enrolled,
         dropouts,
-        round(cast(dropouts as double) / enrolled, 8) as dropout_rate,
-        case
-            when stage in ('{{ compulsory_stages | join("', '") }}')
-                then round(1 - round(cast(dropouts as double) / enrolled, 8), 8)
-        end as consolidation_rate,
+        {{ dropout_rate('dropouts', 'enrolled') }} as dropout_rate,
+        {{ consolidation_rate('stage', 'dropouts', 'enrolled') }} as consolidation_rate,
         is_hardship,
         is_default_variant
     from aggregated
