@@ -192,18 +192,32 @@ def _copy_audit(con: duckdb.DuckDBPyConnection, build: str) -> dict[str, int]:
             "select null::varchar as person_key, null::varchar as id_number,"
             " null::varchar as person_name where false"
         )
+    # school and programme names for the auditors' workbook (the finding carries codes only);
+    # a build without the dimensions (a hand-made one in tests) publishes null names
+    if _exists(con, build, "marts", "dim_school") and _exists(
+        con, build, "marts", "dim_aid_program"
+    ):
+        names = "schools.school_name, programs.program_name"
+        dims = f"""
+        left join {build}.marts.dim_school as schools
+            on finding.school_code = schools.school_code
+        left join {build}.marts.dim_aid_program as programs
+            on finding.program_code = programs.program_code"""
+    else:
+        names, dims = "null::varchar as school_name, null::varchar as program_name", ""
     con.execute(f"""
         create table out.main.audit_finding as
         with residents as ({residents})
         select finding.*,
                coalesce(persons.id_number, persons.person_nk, residents.id_number) as id_number,
-               coalesce(persons.person_name, residents.person_name) as person_name
+               coalesce(persons.person_name, residents.person_name) as person_name,
+               {names}
         from {build}.marts.fct_audit_finding as finding
         left join {build}.intermediate.int_persons_unified as persons
             on finding.person_key = persons.person_key
         left join residents
             on finding.person_key = residents.person_key
-            and persons.person_key is null
+            and persons.person_key is null{dims}
         order by finding.finding_type, finding.term_code, finding.finding_key
     """)
     con.execute(f"""
