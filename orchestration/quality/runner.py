@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import great_expectations as gx
+from great_expectations.checkpoint import UpdateDataDocsAction
 from great_expectations.core.expectation_validation_result import (
     ExpectationValidationResult,
 )
+from great_expectations.core.run_identifier import RunIdentifier
 from great_expectations.data_context.types.base import (
     DataContextConfig,
     InMemoryStoreBackendDefaults,
@@ -50,18 +52,65 @@ class CheckResult:
         return self.severity == "critical" and not self.success
 
 
-def load_suite(name: str, directory: Path = EXPECTATIONS_DIR) -> gx.ExpectationSuite:
-    """`expectations/<name>.json`, a GX suite in which every expectation states its severity."""
+def load_suite(
+    name: str,
+    directory: Path = EXPECTATIONS_DIR,
+    parameters: Mapping[str, Any] | None = None,
+) -> gx.ExpectationSuite:
+    """`expectations/<name>.json`, a GX suite in which every expectation states its severity.
+
+    Every `{"$PARAMETER": "<name>"}` in it (a threshold, a tolerance, a reference set) is
+    replaced by its value from `orchestration.quality.thresholds`, overridden by
+    `parameters`: also where GX itself takes no parameter (`mostly`).
+    """
     path = directory / f"{name}.json"
     data = json.loads(path.read_text(encoding="utf-8"))
     for exp in data["expectations"]:
         if exp.get("severity") not in SEVERITIES:
             raise ValueError(f"{path}: {exp['type']} must state severity, one of {SEVERITIES}")
+    values = {**default_parameters(), **(parameters or {})}
+    expectations = _substituted(data["expectations"], values, path)
+    meta = dict(data.get("meta", {}))
+    if isinstance(meta.get("notes"), str):  # Data Docs renders notes given as {format, content}
+        meta["notes"] = {"format": "markdown", "content": [meta["notes"]]}
     return gx.ExpectationSuite(
         name=data["name"],
-        meta=data.get("meta", {}),
-        expectations=[ExpectationConfiguration(**e).to_domain_obj() for e in data["expectations"]],
+        meta=meta,
+        expectations=[ExpectationConfiguration(**e).to_domain_obj() for e in expectations],
     )
+
+
+def _substituted(value: Any, parameters: Mapping[str, Any], path: Path) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"$PARAMETER"}:
+            name = value["$PARAMETER"]
+            if name not in parameters:
+                raise ValueError(f"{path}: no value for parameter {name!r}")
+            return parameters[name]
+        return {k: _substituted(v, parameters, path) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substituted(v, parameters, path) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class RunDocs:
+    """Where one run's validation results and Data Docs site are written.
+
+    Every suite of the run adds its results to the run's stores, so that the site
+    (`<reports>/data_docs/<run_id>/index.html`) lists all of them.
+    """
+
+    reports: Path
+    run_id: str
+
+    @property
+    def site(self) -> Path:
+        return self.reports / "data_docs" / self.run_id
+
+    @property
+    def stores(self) -> Path:
+        return self.reports / "gx_results" / self.run_id
 
 
 def run_suite(
@@ -69,48 +118,111 @@ def run_suite(
     table: str,
     suite: gx.ExpectationSuite | str,
     parameters: Mapping[str, Any] | None = None,
+    *,
+    query: str | None = None,
+    name: str | None = None,
+    docs: RunDocs | None = None,
 ) -> list[CheckResult]:
     """Validate `table` ("schema.table" or "table") of a DuckDB file, opened read-only.
 
-    `parameters` override the thresholds of `orchestration.quality.thresholds`.
+    `query` replaces `select * from table` (a check column computed by a join, say);
+    `name` is the validation's name (default: the suite's); `parameters` override the
+    thresholds of `orchestration.quality.thresholds`; with `docs`, the results are kept
+    and rendered into the run's Data Docs site.
     """
     if isinstance(suite, str):
-        suite = load_suite(suite)
+        suite = load_suite(suite, parameters=parameters)
+    if name:
+        suite = gx.ExpectationSuite(name=name, meta=suite.meta, expectations=suite.expectations)
     row_ids = list(suite.meta.get("row_id_columns", []))
-    source = ephemeral_context().data_sources.add_duckdb_sqlalchemy(
+    context = ephemeral_context(docs)
+    source = context.data_sources.add_duckdb_sqlalchemy(
         name="duckdb",
         connection_string=f"duckdb:///{Path(database_path).resolve()}",
         kwargs={"connect_args": {"read_only": True}},
     )
     try:
         # a query asset, not a table asset: see "second gap" in gx_duckdb
-        asset = source.add_query_asset(name=table, query=f"select * from {_quoted(table)}")
-        batch = asset.add_batch_definition_whole_table("whole table").get_batch()
-        validation = batch.validate(
-            suite,
-            result_format={
-                "result_format": "SUMMARY",  # never COMPLETE: that fetches every bad row
-                "partial_unexpected_count": EXAMPLES,
-                "unexpected_index_column_names": row_ids,
-            },
-            expectation_parameters={**default_parameters(), **(parameters or {})},
+        # GX takes a query only if it starts with SELECT: a query with CTEs is wrapped
+        sql = f"select * from ({query}) as checked" if query else f"select * from {_quoted(table)}"
+        asset = source.add_query_asset(name=table, query=sql)
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(
+                name=suite.name,
+                data=asset.add_batch_definition_whole_table("whole table"),
+                suite=context.suites.add_or_update(suite),
+            )
         )
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name=suite.name,
+                validation_definitions=[definition],
+                actions=[UpdateDataDocsAction(name="data_docs")] if docs else [],
+                result_format={
+                    "result_format": "SUMMARY",  # never COMPLETE: that fetches every bad row
+                    "partial_unexpected_count": EXAMPLES,
+                    "unexpected_index_column_names": row_ids,
+                },
+            )
+        )
+        run = checkpoint.run(run_id=RunIdentifier(run_name=docs.run_id) if docs else None)
     finally:
         source.get_execution_engine().close()
         source.get_engine().dispose()
+    (validation,) = run.run_results.values()
     return [_check_result(r) for r in validation.results]
 
 
-def ephemeral_context():
-    """A GX context in memory: no project folder, no analytics, no progress bars."""
+def ephemeral_context(docs: RunDocs | None = None):
+    """A GX context in memory (no project folder, analytics or progress bars); with
+    `docs`, validation results and suites go to the run's stores and its Data Docs site."""
+    defaults = InMemoryStoreBackendDefaults(init_temp_docs_sites=False)
+    stores = dict(defaults.stores)
+    sites = {}
+    if docs:
+        for store, class_name in (
+            (defaults.validation_results_store_name, "ValidationResultsStore"),
+            (defaults.expectations_store_name, "ExpectationsStore"),
+        ):
+            stores[store] = {
+                "class_name": class_name,
+                "store_backend": _filesystem(docs.stores / store),
+            }
+        sites["eduaid"] = {
+            "class_name": "SiteBuilder",
+            "store_backend": _filesystem(docs.site),
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }
     return gx.get_context(
         mode="ephemeral",
         project_config=DataContextConfig(
             analytics_enabled=False,
             progress_bars=ProgressBarsConfig(globally=False),
-            store_backend_defaults=InMemoryStoreBackendDefaults(),
+            stores=stores,
+            expectations_store_name=defaults.expectations_store_name,
+            validation_results_store_name=defaults.validation_results_store_name,
+            checkpoint_store_name=defaults.checkpoint_store_name,
+            data_docs_sites=sites,
         ),
     )
+
+
+def _filesystem(directory: Path) -> dict[str, str]:
+    return {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(directory.resolve())}
+
+
+def describe(r: CheckResult) -> str:
+    """One line for a person: what was expected, where, what was observed."""
+    parts = [r.expectation + (f" on {r.column}" if r.column else "")]
+    if r.observed_value is not None:
+        parts.append(f"observed {r.observed_value!r}")
+    if r.unexpected_count is not None:
+        parts.append(f"unexpected {r.unexpected_count}")
+    if r.problem:
+        parts.append(f"problem: {r.problem}")
+    if r.examples:
+        parts.append(f"e.g. {r.examples[:3]}")
+    return ", ".join(parts)
 
 
 def blocking(results: list[CheckResult]) -> list[CheckResult]:

@@ -10,19 +10,58 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 from collections.abc import Mapping
 from typing import Any
 
-from orchestration.settings import SEEDS_DIR
+import yaml
+
+from orchestration.settings import REPO_ROOT, SEEDS_DIR
+
+DBT_PROJECT_YML = REPO_ROOT / "dbt_project" / "dbt_project.yml"
 
 DEFAULTS: dict[str, Any] = {
     # the tables every suite checks are never empty
     "min_row_count": 1,
-    # one payment line: the largest cap (a student loan for a school year) and its refund
-    "disbursement_amount_min_yuan": -20000,
-    "disbursement_amount_max_yuan": 20000,
+    # a table's rows may differ from the previous load (inputs) or publish (marts) by this share
+    "row_count_tolerance": 0.5,
+    # inputs: shares of rows that must carry a value, a valid ID, a parsed date or amount
+    "required_present_min_share": 0.99,
+    "id_valid_min_share": 0.95,
+    "parsed_min_share": 0.98,
+    # of a file's rows, at most this share may be quarantined (unreadable lines)
+    "quarantined_max_share": 0.01,
+    # terms the registries may speak of
+    "term_year_min": 2010,
+    "term_year_max": 2035,
+    # one payment line: the largest cap (a postgraduate loan for a school year) and its refund
+    "disbursement_amount_min_yuan": -25000,
+    "disbursement_amount_max_yuan": 25000,
 }
+
+
+# the contract's closed vocabularies (published_marts.md)
+STAGES = ["preschool", "primary", "junior", "senior", "vocational", "tertiary"]
+TRANSITIONS = [
+    "continued",
+    "graduated",
+    "transferred_out",
+    "suspended",
+    "dropped_out",
+    "deceased",
+    "returned",
+]
+
+
+def _seed_column(seed: str, column: str) -> list[str]:
+    with (SEEDS_DIR / seed).open(encoding="utf-8") as f:
+        return list(dict.fromkeys(row[column] for row in csv.DictReader(f)))
+
+
+def dbt_vars() -> dict[str, Any]:
+    """The dbt project's vars: the compulsory age band is the models' and the checks' alike."""
+    return yaml.safe_load(DBT_PROJECT_YML.read_text(encoding="utf-8")).get("vars", {})
 
 
 def program_codes() -> list[str]:
@@ -40,4 +79,30 @@ def parameters(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         if raw:
             values[name] = json.loads(raw)
     values["program_codes"] = program_codes()
+    values["stages"] = STAGES
+    values["transitions"] = TRANSITIONS
+    values["finding_types"] = _seed_column("finding_types.csv", "finding_type")
+    values["severities"] = _seed_column("finding_types.csv", "severity")
+    dbt = dbt_vars()
+    values["compulsory_age_min"] = dbt["compulsory_age_min"]
+    values["compulsory_age_max"] = dbt["compulsory_age_max"]
+    values["term_codes"] = [
+        f"{year}-{half}"
+        for year in range(values["term_year_min"], values["term_year_max"] + 1)
+        for half in ("spring", "autumn")
+    ]
+    values["dimension_term_codes"] = [*values["term_codes"], "unknown"]  # its unknown member
+    # without a previous load or publish to compare with: only "not empty"
+    values.setdefault("row_count_min", values["min_row_count"])
+    values.setdefault("row_count_max", None)
     return values
+
+
+def row_count_bounds(previous: int | None, tolerance: float) -> dict[str, int | None]:
+    """`row_count_min`/`row_count_max` around the previous row count (none: not empty)."""
+    if previous is None:
+        return {}
+    return {
+        "row_count_min": max(1, math.floor(previous * (1 - tolerance))),
+        "row_count_max": math.ceil(previous * (1 + tolerance)),
+    }

@@ -1,12 +1,15 @@
 """Great Expectations really computes on DuckDB: planted bad rows fail exactly their expectation.
 
 Each test builds a DuckDB file of a few rows shaped like marts.fct_disbursement and
-validates it with the suite of `expectations/fct_disbursement.json`.
+validates it with a suite of the same format as `expectations/` (tests/quality/payments.json,
+the row-level part of `expectations/fct_disbursement.json`, whose other expectations join
+the dimensions; tests/dbt/test_quality_gate.py runs those on a built county).
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import duckdb
 import great_expectations as gx
@@ -22,6 +25,7 @@ from orchestration.quality.runner import EXAMPLES, _check_result, ephemeral_cont
 from orchestration.quality.thresholds import parameters
 
 TABLE = "marts.fct_disbursement"
+SUITES = Path(__file__).parent  # payments.json
 COLUMNS = "disbursement_key, program_code, amount_yuan, source_file, source_row, paid_on"
 CLEAN = [
     ("k1", "BOARD", 625.00, "pay_2024s.xlsx", 3, "2024-03-15"),
@@ -59,6 +63,10 @@ PLANTED = {
 }
 
 
+def payments(parameters=None):
+    return load_suite("payments", directory=SUITES, parameters=parameters)
+
+
 def make_db(path, rows):
     con = duckdb.connect(str(path))
     con.execute("create schema marts")
@@ -77,9 +85,9 @@ def observed(r) -> bool:
 
 
 def test_clean_table_passes_with_an_observed_value_on_every_expectation(tmp_path):
-    results = run_suite(make_db(tmp_path / "clean.duckdb", CLEAN), TABLE, "fct_disbursement")
+    results = run_suite(make_db(tmp_path / "clean.duckdb", CLEAN), TABLE, payments())
 
-    assert len(results) == len(load_suite("fct_disbursement").expectations)
+    assert len(results) == len(payments().expectations)
     for r in results:
         assert r.success, r
         assert observed(r), r
@@ -92,7 +100,7 @@ def test_clean_table_passes_with_an_observed_value_on_every_expectation(tmp_path
 @pytest.mark.parametrize("kind", PLANTED)
 def test_a_planted_bad_row_fails_exactly_its_expectation(tmp_path, kind):
     row, (expectation, column), count = PLANTED[kind]
-    results = run_suite(make_db(tmp_path / "bad.duckdb", [*CLEAN, row]), TABLE, "fct_disbursement")
+    results = run_suite(make_db(tmp_path / "bad.duckdb", [*CLEAN, row]), TABLE, payments())
 
     failed = [r for r in results if not r.success]
     assert [(r.expectation, r.column) for r in failed] == [(expectation, column)]
@@ -109,7 +117,7 @@ def test_a_planted_bad_row_fails_exactly_its_expectation(tmp_path, kind):
 
 def test_thresholds_are_parameters_not_literals(tmp_path, monkeypatch):
     db = make_db(tmp_path / "clean.duckdb", CLEAN)
-    results = run_suite(db, TABLE, "fct_disbursement", {"disbursement_amount_max_yuan": 1000})
+    results = run_suite(db, TABLE, payments({"disbursement_amount_max_yuan": 1000}))
     (bad,) = [r for r in results if not r.success]
     assert (bad.column, bad.unexpected_count) == ("amount_yuan", 2)  # 1150 and 12000
     assert {e["disbursement_key"] for e in bad.examples} == {"k2", "k3"}
@@ -135,7 +143,7 @@ def test_the_table_stays_in_duckdb(tmp_path, monkeypatch):
         return frozen()
 
     monkeypatch.setattr(DuckDBExecutionEngine, "execute_query", counting)
-    results = run_suite(db, TABLE, "fct_disbursement", {"disbursement_amount_max_yuan": 600})
+    results = run_suite(db, TABLE, payments({"disbursement_amount_max_yuan": 600}))
 
     (bad,) = [r for r in results if not r.success]
     assert (bad.column, bad.unexpected_count, len(bad.examples)) == ("amount_yuan", 1000, EXAMPLES)
