@@ -5,9 +5,11 @@ Add a package by importing it and listing its `defs` below.
 
 from dagster import Definitions
 
-from orchestration import dbt, ingest
+from orchestration import dbt, ingest, publish, quality
 
 defs = Definitions.merge(
     ingest.defs,
     dbt.defs,
+    quality.defs,
+    publish.defs,
 )

@@ -2,15 +2,16 @@
 
 Generates the demo county first when the landing folder is empty, so that a fresh
 clone shows something real, and a local pseudonym key when there is none; then
-materialises the Dagster assets (the ingest, then `dbt build`) and prints what was
-loaded and where the results are; then runs every quality suite of `expectations/`
-on the build database and publishes `<warehouse>/analytics.duckdb` and `audit.duckdb`
-only when no critical expectation failed (exit status 2 when the gate blocks).
+materialises the Dagster assets in one run: the ingest, the quality checks of the
+inputs (asset checks), `dbt build`, the checks of the marts, and the publish step,
+which writes `<warehouse>/analytics.duckdb`, `audit.duckdb` and the auditors' workbook
+only when no critical expectation failed. Ends with the run summary (Chinese), also in
+`<warehouse>/reports/run_summary.md`. Exit status: 0 published, 2 blocked by the
+gate (the previous publish untouched), 1 broken.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 
@@ -19,9 +20,10 @@ from dagster import materialize
 
 from orchestration.dbt.keys import ensure_key
 from orchestration.ingest.assets import raw_assets
-from orchestration.publish import PublishBlocked, PublishError, publish
-from orchestration.quality import CheckResult, run_suite
-from orchestration.quality.runner import EXPECTATIONS_DIR
+from orchestration.publish.publisher import gate_reasons
+from orchestration.quality.gate import reports_dir
+from orchestration.quality.history import BLOCKED, PUBLISHED, History
+from orchestration.reports.summary import write_reports_index, write_run_summary
 from orchestration.settings import Settings, get_settings
 
 
@@ -81,25 +83,6 @@ def manifest_summary(settings: Settings) -> str:
     return "\n".join(lines)
 
 
-def run_gate(settings: Settings) -> dict[str, list[CheckResult]]:
-    """Every suite of `expectations/` on its table of the build database (`meta.table`,
-    else `marts.<suite>`), with one summary line per suite."""
-    gate: dict[str, list[CheckResult]] = {}
-    for path in sorted(EXPECTATIONS_DIR.glob("*.json")):
-        name = path.stem
-        table = json.loads(path.read_text(encoding="utf-8")).get("meta", {}).get("table")
-        results = run_suite(settings.build_db, table or f"marts.{name}", name)
-        gate[name] = results
-        failed_critical = sum(r.blocks for r in results)
-        failed_warning = sum(not r.success and not r.blocks for r in results)
-        print(
-            f"  {name:<24} {len(results):>3} expectations, "
-            f"{sum(r.success for r in results):>3} passed, "
-            f"{failed_critical} critical failed, {failed_warning} warnings"
-        )
-    return gate
-
-
 def main() -> int:
     settings = get_settings()
     ensure_demo_data(settings)
@@ -109,35 +92,44 @@ def main() -> int:
         print(f"no pseudonym key: created a local one for the demo in {created} (never commit it)")
     # Imported here: loading the dbt assets parses the dbt project when needed.
     from orchestration.dbt.assets import dbt_resource, eduaid_dbt
+    from orchestration.publish.assets import published_warehouse
+    from orchestration.quality.checks import quality_checks
 
     t0 = time.perf_counter()
     result = materialize(
-        [*raw_assets, eduaid_dbt], resources={"dbt": dbt_resource}, raise_on_error=False
+        [*raw_assets, eduaid_dbt, *quality_checks, published_warehouse],
+        resources={"dbt": dbt_resource},
+        raise_on_error=False,
     )
-    if not result.success:
-        print("the pipeline failed; see the log above", file=sys.stderr)
-        return 1
-    print(f"\ningest and dbt build finished in {time.perf_counter() - t0:.0f} s. Load manifest:\n")
+    print(f"\nrun {result.run_id} finished in {time.perf_counter() - t0:.0f} s. Load manifest:\n")
     print(manifest_summary(settings))
-    print(
-        f"\nresults: raw tables, load manifest and quarantine in {settings.build_db} (schema raw)"
-    )
-    print(f"dbt models in {settings.build_db}, schemas staging, intermediate and marts")
+    status = conclude(settings, result.run_id, result.success)
+    summary = write_run_summary(settings, result.run_id)
+    print("\n" + summary.read_text(encoding="utf-8"))
+    print(f"run summary: {summary}")
+    print(f"build database (raw, staging, intermediate, marts): {settings.build_db}")
+    return status
 
-    print("\nquality gate (Great Expectations on the build database):")
-    gate = run_gate(settings)
-    try:
-        published = publish(settings, gate)
-    except (PublishBlocked, PublishError) as blocked:
-        print(f"\n{blocked}", file=sys.stderr)
-        print("nothing published: the previous analytics.duckdb and audit.duckdb are unchanged")
+
+def conclude(settings: Settings, run_id: str, success: bool) -> int:
+    """0 published, 2 blocked by the gate, 1 broken; the outcome kept in the history."""
+    history = History(reports_dir(settings))
+    outcome, _ = history.outcome(run_id)
+    if outcome is None:
+        # the publish step did not run: a blocking check upstream stopped the run, or a step broke
+        reasons = gate_reasons(history.results_of(run_id))
+        if history.results_of(run_id) and reasons:
+            history.finish(run_id, BLOCKED, reasons)
+            outcome = BLOCKED
+    history.export_csv()
+    write_reports_index(reports_dir(settings), history)
+    if outcome == PUBLISHED:
+        return 0
+    if outcome == BLOCKED:
+        print("\nnothing published: the quality gate blocked this run", file=sys.stderr)
         return 2
-    print(
-        f"\npublished {published.analytics} ({len(published.tables)} marts tables) and "
-        f"{published.audit} ({published.findings:,} findings, "
-        f"{published.payment_lines:,} payment lines; restricted: real IDs and names)"
-    )
-    return 0
+    print("\nthe pipeline failed before its quality gate; see the log above", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

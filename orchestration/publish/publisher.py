@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.quality.runner import CheckResult, blocking
+from orchestration.quality.runner import CheckResult, blocking, describe
 from orchestration.settings import Settings
 
 ANALYTICS_DB = "analytics.duckdb"
@@ -53,20 +53,6 @@ class PublishResult:
     payment_lines: int
 
 
-def describe(suite: str, r: CheckResult) -> str:
-    where = f"{suite}.{r.column}" if r.column else suite
-    parts = [f"{r.expectation} on {where}"]
-    if r.observed_value is not None:
-        parts.append(f"observed {r.observed_value!r}")
-    if r.unexpected_count is not None:
-        parts.append(f"unexpected {r.unexpected_count}")
-    if r.problem:
-        parts.append(f"problem: {r.problem}")
-    if r.examples:
-        parts.append(f"e.g. {r.examples[:3]}")
-    return ", ".join(parts)
-
-
 def gate_reasons(gate_results: GateResults | None) -> list[str]:
     """Why the gate does not pass; empty when it does."""
     if not gate_results:
@@ -75,7 +61,7 @@ def gate_reasons(gate_results: GateResults | None) -> list[str]:
     for suite, results in gate_results.items():
         if not results:
             reasons.append(f"suite {suite} returned no results")
-        reasons += [f"critical {describe(suite, r)}" for r in blocking(list(results))]
+        reasons += [f"critical, {suite}: {describe(r)}" for r in blocking(list(results))]
     return reasons
 
 

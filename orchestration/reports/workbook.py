@@ -34,6 +34,7 @@ SEVERITY_CN = {"critical": "严重", "high": "高", "medium": "中", "low": "低
 SEASON_CN = {"spring": "春季", "autumn": "秋季"}
 TERM_CODE = re.compile(r"(\d{4})-(spring|autumn)")
 # OWASP's CSV-injection triggers: a cell starting with one of these may be evaluated
+WORKBOOK = "audit_findings.xlsx"  # its name in <warehouse>/reports/
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 SHEET_NAME_MAX = 31

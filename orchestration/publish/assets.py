@@ -1,0 +1,46 @@
+"""The publish step as a Dagster asset, downstream of every mart (and so of their checks)."""
+
+from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, asset
+from dagster import MetadataValue as MV
+
+from orchestration.dbt.assets import eduaid_dbt
+from orchestration.ingest.assets import BUILD_DB_POOL
+from orchestration.publish.publisher import PublishBlocked, PublishError
+from orchestration.publish.step import publish_run
+from orchestration.settings import get_settings
+
+PUBLISHED_KEY = AssetKey(["warehouse", "published"])
+# every model the publish step copies or joins: the marts, and the people behind the keys
+PUBLISHED_FROM = sorted(
+    (key for key in eduaid_dbt.keys if key.path[0] in ("marts", "intermediate", "staging")),
+    key=lambda key: key.to_user_string(),
+)
+
+
+@asset(
+    key=PUBLISHED_KEY,
+    deps=PUBLISHED_FROM,
+    group_name="publish",
+    kinds={"duckdb"},
+    pool=BUILD_DB_POOL,
+    description=(
+        "<warehouse>/analytics.duckdb (pseudonymous marts) and audit.duckdb (findings with "
+        "real IDs and names), replaced atomically, only when this run's quality gate passed; "
+        "then the auditors' workbook in <warehouse>/reports/."
+    ),
+)
+def published_warehouse(context: AssetExecutionContext) -> MaterializeResult:
+    settings = get_settings()
+    try:
+        published = publish_run(settings, context.run_id)
+    except (PublishBlocked, PublishError) as blocked:
+        raise Failure(description=str(blocked)) from blocked
+    return MaterializeResult(
+        metadata={
+            "analytics": MV.path(str(published.analytics)),
+            "audit": MV.path(str(published.audit)),
+            "tables": MV.json(published.tables),
+            "findings": published.findings,
+            "finding_payment_lines": published.payment_lines,
+        }
+    )
