@@ -1,13 +1,11 @@
 """Shared fixtures of the dbt tests: a county built end to end per seed, against its truth.
 
-`built` (session scope, seeds 7 and 11): generate a county, ingest it, `dbt build`
-everything once; every truth test module reuses it. Person keys are recomputed with
-Python's hmac, independently of the UDF.
+`built` (session scope, seeds 7 and 11; `built_seed7`: the demo county alone): generate a
+county, ingest it, `dbt build` everything once; every truth test module reuses it. Person
+keys are recomputed with Python's hmac, independently of the UDF.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 from dbt_helpers import Built, build_db, failures, run_dbt
@@ -15,10 +13,13 @@ from dbt_helpers import Built, build_db, failures, run_dbt
 from eduaid_synth.cli import generate
 from orchestration.ingest.loader import load_landing
 
+_BUILDS: dict[int, Built] = {}
 
-@pytest.fixture(scope="session", params=[7, 11], ids=["seed7", "seed11"])
-def built(request, tmp_path_factory, pseudonym_key) -> Iterator[Built]:
-    seed = request.param
+
+def _built(seed, request, tmp_path_factory, pseudonym_key) -> Built:
+    """The county of `seed` built once per session, whichever fixture asks first."""
+    if seed in _BUILDS:
+        return _BUILDS[seed]
     if seed == 7:
         root = request.getfixturevalue("county")  # the session's demo county
     else:
@@ -32,4 +33,16 @@ def built(request, tmp_path_factory, pseudonym_key) -> Iterator[Built]:
         result = run_dbt(["build"], work)
     bad = failures(result, allow_warn=True)
     assert not bad, "\n".join(bad)
-    yield Built(root, database, pseudonym_key)
+    _BUILDS[seed] = Built(root, database, pseudonym_key)
+    return _BUILDS[seed]
+
+
+@pytest.fixture(scope="session", params=[7, 11], ids=["seed7", "seed11"])
+def built(request, tmp_path_factory, pseudonym_key) -> Built:
+    return _built(request.param, request, tmp_path_factory, pseudonym_key)
+
+
+@pytest.fixture(scope="session")
+def built_seed7(request, tmp_path_factory, pseudonym_key) -> Built:
+    """The demo county only (for tests that need one county, not every seed)."""
+    return _built(7, request, tmp_path_factory, pseudonym_key)

@@ -13,8 +13,10 @@ import duckdb
 import pytest
 
 from orchestration.publish import PublishBlocked, PublishError, publish
+from orchestration.publish.step import WORKBOOK, publish_run
 from orchestration.quality import CheckResult
-from orchestration.quality.runner import EXPECTATIONS_DIR
+from orchestration.quality.history import BLOCKED, PUBLISHED, History
+from orchestration.quality.suites import discover
 from orchestration.settings import get_settings
 
 # 18 characters standing alone (not inside a longer run of letters and digits, such as a
@@ -111,13 +113,16 @@ def make_build_db(path):
         create table marts.fct_audit_finding
             (finding_key varchar, finding_type varchar, severity varchar, term_code varchar,
              person_key varchar, id_number_masked varchar, program_code varchar,
-             disbursement_keys varchar[], evidence varchar)
+             disbursement_keys varchar[], evidence varchar, school_code varchar,
+             finding_name_cn varchar, source_lines varchar, severity_rank integer,
+             amount_yuan decimal(12, 2))
     """)
     con.execute(
         "insert into marts.fct_audit_finding values"
-        " ('f1', 'PAID_AFTER_DEATH', 'high', '2021-autumn', ?, ?, 'BOARD', ['d2', 'd3'],"
-        "  '死亡后仍发放'),"
-        " ('f2', 'OUT_OF_SCHOOL_CHILD', 'high', '2021-autumn', ?, null, null, [], '未在学籍')",
+        " ('f1', 'PAID_AFTER_DEATH', 'critical', '2021-autumn', ?, ?, 'BOARD', ['d2', 'd3'],"
+        "  '死亡后仍发放', 's1', '死亡后仍发放', 'pay.xlsx 第3行', 1, 1250),"
+        " ('f2', 'OUT_OF_SCHOOL_CHILD', 'high', '2021-autumn', ?, null, null, [], '未在学籍',"
+        "  null, '适龄儿童失学辍学', null, 2, null)",
         [key(ID_DEAD), masked(ID_DEAD), key(ID_CHILD)],
     )
     con.close()
@@ -228,7 +233,7 @@ def test_a_failed_critical_expectation_blocks_and_the_previous_publish_is_untouc
         publish(settings, {"fct_disbursement": [passed(), failed, warning]})
 
     message = str(blocked.value)
-    assert "expect_column_values_to_be_unique on fct_disbursement.disbursement_key" in message
+    assert "fct_disbursement: expect_column_values_to_be_unique on disbursement_key" in message
     assert "unexpected 2" in message
     assert "paid_on" not in message  # a warning does not block
     assert len(blocked.value.reasons) == 1
@@ -265,23 +270,32 @@ def test_a_build_that_cannot_be_published_leaves_the_previous_publish_whole(sett
     assert not list(settings.warehouse.glob(".*tmp*"))
 
 
-def test_make_run_gate_runs_every_suite_on_the_build_database_and_publishes(settings, capsys):
-    from orchestration.run import run_gate
+def test_the_publish_step_reads_this_runs_results_back(settings):
+    """`publish_run` takes the gate from the results history: every check of this run."""
+    history = History(settings.warehouse / "reports")
+    checks = discover()
+    for check in checks:
+        history.record("good", check, [passed()])
+    published = publish_run(settings, "good")
+    assert published.analytics.exists()
+    assert history.outcome("good") == (PUBLISHED, [])
+    assert (settings.warehouse / "reports" / WORKBOOK).exists()
 
-    gate = run_gate(settings)
-    assert set(gate) == {p.stem for p in EXPECTATIONS_DIR.glob("*.json")}
-    assert all(r.success for r in gate["fct_disbursement"])
-    out = capsys.readouterr().out
-    assert "fct_disbursement" in out and "0 critical failed" in out
-    publish(settings, gate)
-    assert (settings.warehouse / "analytics.duckdb").exists()
-
-    with duckdb.connect(str(settings.build_db)) as con:
-        con.execute(
-            "update marts.fct_disbursement set amount_yuan = 62500 where disbursement_key = 'd1'"
-        )
-    with pytest.raises(PublishBlocked, match=r"amount_yuan.*unexpected 1"):
-        publish(settings, run_gate(settings))
+    before = sha256(published.analytics)
+    bad = CheckResult(
+        expectation="expect_column_values_to_be_between",
+        column="amount_yuan",
+        severity="critical",
+        success=False,
+        unexpected_count=1,
+    )
+    for check in checks:
+        history.record("bad", check, [bad if check.name == "fct_disbursement" else passed()])
+    with pytest.raises(PublishBlocked, match=r"fct_disbursement: .*amount_yuan.*unexpected 1"):
+        publish_run(settings, "bad")
+    outcome, reasons = history.outcome("bad")
+    assert outcome == BLOCKED and len(reasons) == 1
+    assert sha256(published.analytics) == before
 
 
 def test_a_reader_keeps_the_old_data_during_a_publish_and_sees_the_new_on_reopening(settings):

@@ -1,0 +1,204 @@
+"""The gate in Dagster on a built county (seed 7): asset checks, then the publish step.
+
+A clean run publishes both databases and writes the reports (Data Docs, the results over
+time, the workbook, the run summary), and these agree with the results and the findings;
+a planted bad row makes the run block, names the expectation, and leaves the previous
+publish byte for byte; the publish step run on its own refuses to publish without results.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import AssetSelection, DagsterInstance, materialize
+from openpyxl import load_workbook
+
+from orchestration.dbt.assets import dbt_resource, eduaid_dbt
+from orchestration.ingest.assets import raw_assets
+from orchestration.publish import PublishBlocked
+from orchestration.publish.assets import PUBLISHED_KEY, published_warehouse
+from orchestration.publish.step import WORKBOOK, publish_run
+from orchestration.quality.checks import quality_checks
+from orchestration.quality.gate import MISSING
+from orchestration.quality.history import BLOCKED, PUBLISHED, RESULTS_CSV, History
+from orchestration.quality.suites import discover
+from orchestration.run import conclude
+from orchestration.settings import get_settings
+
+CHECK_NAMES = {c.name for c in discover()}
+
+
+def run_pipeline_tail(monkeypatch, warehouse: Path, database: Path, *, checks: bool = True):
+    """The checks and the publish step of one Dagster run on an already built database."""
+    monkeypatch.setenv("EDUAID_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv("EDUAID_BUILD_DB", str(database))
+    selection = AssetSelection.assets(PUBLISHED_KEY)
+    if checks:
+        selection = selection | AssetSelection.checks(*quality_checks)
+    result = materialize(
+        [*raw_assets, eduaid_dbt, *quality_checks, published_warehouse],
+        selection=selection,
+        resources={"dbt": dbt_resource},
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    return result, get_settings()
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def clean_run(built_seed7, tmp_path_factory):
+    root = tmp_path_factory.mktemp("publish_run")
+    database = root / "build" / "build.duckdb"
+    database.parent.mkdir()
+    shutil.copyfile(built_seed7.database, database)
+    with pytest.MonkeyPatch.context() as patch:
+        result, settings = run_pipeline_tail(patch, root / "warehouse", database)
+        status = conclude(settings, result.run_id, result.success)
+    return result, settings, status
+
+
+def test_a_clean_run_publishes(clean_run):
+    result, settings, status = clean_run
+    assert result.success and status == 0
+    history = History(settings.warehouse / "reports")
+    assert history.outcome(result.run_id) == (PUBLISHED, [])
+    evaluations = result.get_asset_check_evaluations()
+    assert {e.check_name for e in evaluations} >= CHECK_NAMES
+    assert all(e.passed for e in evaluations if e.check_name in CHECK_NAMES)
+    for name in ("analytics.duckdb", "audit.duckdb"):
+        assert (settings.warehouse / name).exists()
+
+
+def test_the_results_table_and_data_docs_match_the_checks(clean_run):
+    result, settings, _ = clean_run
+    reports = settings.warehouse / "reports"
+    with duckdb.connect(str(reports / "validation_results.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            "select check_name, count(*), bool_and(success), count(observed_value) "
+            "+ count(unexpected_count) from validation_result where run_id = ? group by 1",
+            [result.run_id],
+        ).fetchall()
+    assert {r[0] for r in rows} == CHECK_NAMES
+    assert all(r[2] and r[3] == r[1] for r in rows), rows  # passed, each with an observation
+    with (reports / RESULTS_CSV).open(encoding="utf-8-sig") as f:
+        csv_rows = [r for r in csv.DictReader(f) if r["run_id"] == result.run_id]
+    assert len(csv_rows) == sum(r[1] for r in rows)
+
+    site = reports / "data_docs" / result.run_id
+    index = (site / "index.html").read_text(encoding="utf-8")
+    pages = list((site / "validations").rglob("*.html"))
+    assert {p.relative_to(site / "validations").parts[0] for p in pages} == CHECK_NAMES
+    for name in CHECK_NAMES:
+        assert f"validations/{name}/" in index, name
+    assert result.run_id in (reports / "index.html").read_text(encoding="utf-8")
+
+
+def test_the_workbook_matches_the_published_findings(clean_run):
+    _, settings, _ = clean_run
+    with duckdb.connect(str(settings.warehouse / "audit.duckdb"), read_only=True) as con:
+        by_name = dict(
+            con.execute("select finding_name_cn, count(*) from audit_finding group by 1").fetchall()
+        )
+        total = con.execute("select count(*) from audit_finding").fetchone()[0]
+    workbook = load_workbook(settings.warehouse / "reports" / WORKBOOK, read_only=True)
+    sheets = workbook.sheetnames
+    assert sheets[0] == "汇总"
+    for name, count in by_name.items():
+        rows = list(workbook[name].iter_rows(values_only=True))
+        assert len(rows) - 1 == count, name  # a header, then one row per finding
+    assert sum(by_name.values()) == total
+
+
+def test_the_run_summary_is_in_chinese_and_says_published(clean_run):
+    result, settings, _ = clean_run
+    text = (settings.warehouse / "reports" / "run_summary.md").read_text(encoding="utf-8")
+    assert result.run_id in text
+    assert "已发布" in text and "资助覆盖率" in text and "辍学率" in text
+    assert f"已运行 {len(CHECK_NAMES)} 项检查" in text
+
+
+def test_a_planted_bad_row_blocks_and_the_previous_publish_stays(clean_run, tmp_path):
+    _, settings, _ = clean_run
+    before = {name: sha(settings.warehouse / name) for name in ("analytics.duckdb", "audit.duckdb")}
+    database = tmp_path / "build.duckdb"
+    shutil.copyfile(settings.build_db, database)
+    with duckdb.connect(str(database)) as con:
+        con.execute(
+            "update marts.rpt_dropout_rates set dropout_rate = 1.5 "
+            "where rowid = (select min(rowid) from marts.rpt_dropout_rates)"
+        )
+    with pytest.MonkeyPatch.context() as patch:
+        result, blocked_settings = run_pipeline_tail(patch, settings.warehouse, database)
+        status = conclude(blocked_settings, result.run_id, result.success)
+
+    assert not result.success and status == 2
+    (failed,) = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    assert failed.check_name == "rpt_dropout_rates"
+    assert "dropout_rate" in failed.description and "unexpected 1" in failed.description
+    outcome, reasons = History(settings.warehouse / "reports").outcome(result.run_id)
+    assert outcome == BLOCKED
+    assert any("rpt_dropout_rates" in r and "dropout_rate" in r for r in reasons)
+    after = {name: sha(settings.warehouse / name) for name in before}
+    assert after == before
+    summary = (settings.warehouse / "reports" / "run_summary.md").read_text(encoding="utf-8")
+    assert "未发布" in summary and "rpt_dropout_rates" in summary
+
+
+def test_the_publish_step_alone_refuses_without_this_runs_results(clean_run):
+    """Dagster runs the publish step without any check: the step blocks by itself."""
+    _, settings, _ = clean_run
+    before = sha(settings.warehouse / "analytics.duckdb")
+    with pytest.MonkeyPatch.context() as patch:
+        result, _ = run_pipeline_tail(patch, settings.warehouse, settings.build_db, checks=False)
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert MISSING in str(failure.event_specific_data.error)
+    assert sha(settings.warehouse / "analytics.duckdb") == before
+    with pytest.raises(PublishBlocked, match=MISSING):
+        publish_run(settings, "a run that never checked")
+
+
+def test_a_bad_file_in_the_landing_folder_blocks_the_next_run(clean_run, built_seed7, tmp_path):
+    """The issue's promise: a bad file dropped into the landing folder makes the next run
+    block with a clear reason (the file and why), while analysts keep the last good data."""
+    _, settings, _ = clean_run
+    before = sha(settings.warehouse / "analytics.duckdb")
+    landing = tmp_path / "landing"
+    shutil.copytree(built_seed7.root / "landing", landing)
+    (landing / "disbursements" / "补报名单.csv").write_text(
+        "序号,备注\n1,这不是发放名单\n", encoding="utf-8"
+    )
+    database = tmp_path / "build.duckdb"
+    shutil.copyfile(settings.build_db, database)
+    manifest_checks = [
+        c for c in quality_checks if any(k.name.startswith("load_manifest") for k in c.check_keys)
+    ]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EDUAID_LANDING", str(landing))
+        patch.setenv("EDUAID_WAREHOUSE", str(settings.warehouse))
+        patch.setenv("EDUAID_BUILD_DB", str(database))
+        result = materialize(
+            [*raw_assets, eduaid_dbt, *quality_checks, published_warehouse],
+            selection=AssetSelection.groups("raw") | AssetSelection.checks(*manifest_checks),
+            resources={"dbt": dbt_resource},
+            instance=DagsterInstance.ephemeral(),
+            raise_on_error=False,
+        )
+        status = conclude(get_settings(), result.run_id, result.success)
+
+    assert not result.success and status == 2
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    assert [e.check_name for e in failed] == ["load_manifest__disbursements"]
+    assert "补报名单.csv" in failed[0].description
+    assert sha(settings.warehouse / "analytics.duckdb") == before
+    summary = (settings.warehouse / "reports" / "run_summary.md").read_text(encoding="utf-8")
+    assert "未发布" in summary and "补报名单.csv" in summary

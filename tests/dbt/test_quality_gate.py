@@ -1,0 +1,185 @@
+"""The quality gate on a built county (seed 7): every check passes with observed values, and
+one planted bad row of each kind fails exactly the expectation it breaks.
+
+Each planted case works on a copy of the county's build database (named build.duckdb,
+the catalog its dbt views name), changes one row, and runs the one check concerned.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.quality.gate import gate_of_run, run_check, run_gate
+from orchestration.quality.history import PUBLISHED, ROW_COUNT, History
+from orchestration.quality.suites import discover
+from orchestration.settings import get_settings
+
+CHECKS = {c.name: c for c in discover()}
+
+
+@pytest.fixture(scope="module")
+def county_db(built_seed7):
+    return built_seed7.database
+
+
+@pytest.fixture
+def settings_for(tmp_path):
+    def make(database: Path):
+        return get_settings(
+            {"EDUAID_WAREHOUSE": str(tmp_path / "warehouse"), "EDUAID_BUILD_DB": str(database)}
+        )
+
+    return make
+
+
+@pytest.fixture
+def planted(tmp_path, county_db, settings_for) -> Callable[[str, str], list]:
+    """`planted(sql, check)`: run `check` on a copy of the county with `sql` applied."""
+
+    def plant(sql: str, check: str):
+        copy = tmp_path / "copy" / "build.duckdb"
+        copy.parent.mkdir(exist_ok=True)
+        shutil.copyfile(county_db, copy)
+        with duckdb.connect(str(copy)) as con:
+            con.execute(sql)
+        return run_check(settings_for(copy), CHECKS[check], "planted")
+
+    return plant
+
+
+def test_the_clean_county_passes_every_check_with_observed_values(county_db, settings_for):
+    settings = settings_for(county_db)
+    gate = run_gate(settings, "clean")
+
+    assert set(gate) == set(CHECKS)
+    for name, results in gate.items():
+        assert results, name
+        for r in results:
+            assert r.success, (name, r)
+            assert r.problem is None, (name, r)
+            assert r.observed_value is not None or r.unexpected_count is not None, (name, r)
+    # what the publish step reads back is what ran
+    assert gate_of_run(settings, "clean") == gate
+    # the Data Docs site of the run lists every check
+    index = (settings.warehouse / "reports" / "data_docs" / "clean" / "index.html").read_text()
+    for name in CHECKS:
+        assert name in index, name
+
+
+# kind -> (SQL planting one bad row, the check, the one expectation it breaks and its column,
+#          the unexpected count or observed value)
+PLANTED = {
+    "payment to a person no dimension knows": (
+        "update marts.fct_disbursement set person_key = 'nobody' "
+        "where disbursement_key = (select min(disbursement_key) from marts.fct_disbursement)",
+        "fct_disbursement",
+        ("expect_column_values_to_be_in_set", "is_person_key_resolved"),
+        1,
+    ),
+    "amount off the standard with no finding": (
+        # a board subsidy paid 1 yuan more than any standard, on a line no finding names
+        """update marts.fct_disbursement set amount_yuan = amount_yuan + 1
+        where disbursement_key = (
+            select min(d.disbursement_key) from marts.fct_disbursement as d
+            where d.program_code = 'BOARD' and not d.is_refund and d.disbursement_key not in (
+                select unnest(disbursement_keys) from marts.fct_audit_finding
+                where disbursement_keys is not null))""",
+        "fct_disbursement",
+        ("expect_column_values_to_be_in_set", "is_amount_standard_or_found"),
+        1,
+    ),
+    "a payment line lost between the ingest and the mart": (
+        "delete from marts.fct_disbursement "
+        "where disbursement_key = (select min(disbursement_key) from marts.fct_disbursement)",
+        "fct_disbursement__reconciliation",
+        None,  # both the line count and the total differ: checked below
+        None,
+    ),
+    "coverage rate above one": (
+        "update marts.rpt_aid_coverage set coverage_rate = 1.2 "
+        "where rowid = (select min(rowid) from marts.rpt_aid_coverage)",
+        "rpt_aid_coverage",
+        ("expect_column_values_to_be_between", "coverage_rate"),
+        1,
+    ),
+    "the same coverage row twice": (
+        "insert into marts.rpt_aid_coverage "
+        "select * from marts.rpt_aid_coverage where rowid = (select min(rowid) "
+        "from marts.rpt_aid_coverage)",
+        "rpt_aid_coverage",
+        ("expect_compound_columns_to_be_unique", None),
+        2,
+    ),
+    "a transition the contract does not know": (
+        "update marts.fct_enrollment_transition set transition = 'vanished' "
+        "where rowid = (select min(rowid) from marts.fct_enrollment_transition)",
+        "fct_enrollment_transition",
+        ("expect_column_values_to_be_in_set", "transition"),
+        1,
+    ),
+    "a person twice in dim_student": (
+        "insert into marts.dim_student select * from marts.dim_student "
+        "where rowid = (select min(rowid) from marts.dim_student)",
+        "dim_student",
+        ("expect_column_values_to_be_unique", "person_key"),
+        2,
+    ),
+    "a payment file the ingest rejected": (
+        "update raw.load_manifest set status = 'rejected', error = 'planted' "
+        "where file_name = (select min(file_name) from raw.load_manifest "
+        "where source = 'disbursements')",
+        "load_manifest__disbursements",
+        ("expect_column_values_to_be_in_set", "status"),
+        1,
+    ),
+    "a stated total that does not reconcile": (
+        "update raw.load_manifest set is_total_reconciled = false "
+        "where file_name = (select min(file_name) from raw.load_manifest "
+        "where source = 'students')",
+        "load_manifest__students",
+        ("expect_column_values_to_not_be_in_set", "is_total_reconciled"),
+        1,
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", PLANTED)
+def test_a_planted_bad_row_fails_exactly_its_expectation(planted, kind):
+    sql, check, broken, count = PLANTED[kind]
+    results = planted(sql, check)
+
+    failed = [r for r in results if not r.success]
+    assert all(r.problem is None for r in results), results
+    if broken is None:  # the reconciliation: lines and total both off
+        assert {r.column for r in failed} == {None} and len(failed) == 2
+        assert {r.expectation for r in failed} == {"expect_column_pair_values_to_be_equal"}
+        return
+    assert [(r.expectation, r.column) for r in failed] == [broken]
+    (bad,) = failed
+    assert bad.blocks
+    assert bad.unexpected_count == count
+
+
+def test_row_count_against_the_previous_publish(county_db, settings_for, tmp_path):
+    """A mart that lost most of its rows since the last publish fails its row count."""
+    check = CHECKS["fct_enrollment_transition"]
+    settings = settings_for(county_db)
+    (first,) = [r for r in run_check(settings, check, "first") if r.expectation == ROW_COUNT]
+    History(settings.warehouse / "reports").finish("first", PUBLISHED)
+
+    copy = tmp_path / "copy" / "build.duckdb"
+    copy.parent.mkdir()
+    shutil.copyfile(county_db, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute("delete from marts.fct_enrollment_transition where rowid % 3 <> 0")
+        (left,) = con.execute("select count(*) from marts.fct_enrollment_transition").fetchone()
+    results = run_check(settings_for(copy), check, "second")
+
+    failed = [r for r in results if not r.success]
+    assert [r.expectation for r in failed] == [ROW_COUNT]
+    assert failed[0].observed_value == left < first.observed_value / 2
