@@ -13,7 +13,7 @@ SCALE ?= 1
 SEED ?= 7
 BENCH_DIR ?= /tmp/eduaid-bench
 
-.PHONY: install run test lint generate bench bench-ingest lock clean
+.PHONY: install run test lint generate bench bench-ingest bench-gate lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ bench: install
 ## bench-ingest: rows/second of the ingest on the landing folder (prints figures)
 bench-ingest: install
 	$(BIN)/python -m orchestration.ingest.bench --landing $(EDUAID_LANDING)
+
+## bench-gate: seconds of each quality check on the build database (prints figures)
+bench-gate: install
+	$(BIN)/python -m orchestration.quality.bench
 
 lock:
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^eduaid' > requirements.lock

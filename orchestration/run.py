@@ -23,7 +23,7 @@ from orchestration.ingest.assets import raw_assets
 from orchestration.publish.publisher import gate_reasons
 from orchestration.quality.gate import reports_dir
 from orchestration.quality.history import BLOCKED, PUBLISHED, History
-from orchestration.reports.summary import write_reports_index, write_run_summary
+from orchestration.reports.summary import SUMMARY, write_reports_index, write_run_summary
 from orchestration.settings import Settings, get_settings
 
 
@@ -104,7 +104,7 @@ def main() -> int:
     print(f"\nrun {result.run_id} finished in {time.perf_counter() - t0:.0f} s. Load manifest:\n")
     print(manifest_summary(settings))
     status = conclude(settings, result.run_id, result.success)
-    summary = write_run_summary(settings, result.run_id)
+    summary = reports_dir(settings) / SUMMARY
     print("\n" + summary.read_text(encoding="utf-8"))
     print(f"run summary: {summary}")
     print(f"build database (raw, staging, intermediate, marts): {settings.build_db}")
@@ -112,7 +112,8 @@ def main() -> int:
 
 
 def conclude(settings: Settings, run_id: str, success: bool) -> int:
-    """0 published, 2 blocked by the gate, 1 broken; the outcome kept in the history."""
+    """0 published, 2 blocked by the gate, 1 broken; the outcome kept in the history, the
+    reports written (results as CSV, run summary, reports index)."""
     history = History(reports_dir(settings))
     outcome, _ = history.outcome(run_id)
     if outcome is None:
@@ -122,6 +123,7 @@ def conclude(settings: Settings, run_id: str, success: bool) -> int:
             history.finish(run_id, BLOCKED, reasons)
             outcome = BLOCKED
     history.export_csv()
+    write_run_summary(settings, run_id)
     write_reports_index(reports_dir(settings), history)
     if outcome == PUBLISHED:
         return 0
