@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -85,3 +86,13 @@ def compare(truth: pd.DataFrame, mine: pd.DataFrame, keys: list[str]) -> None:
     for column in [c for c in truth.columns if c not in keys]:
         differ = merged[merged[f"{column}_truth"] != merged[f"{column}_mine"]]
         assert differ.empty, f"{column} differs in {len(differ)} rows:\n{differ.head(5)}"
+
+
+def snapshot_db(database: Path, target: Path) -> Path:
+    """A copy of a database that dbt-duckdb may still hold open in this process: its WAL
+    checkpointed into the file first (a bare file copy would miss the last models)."""
+    with duckdb.connect(str(database)) as con:
+        con.execute("checkpoint")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(database, target)
+    return target

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
+import re
 import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 from dagster import AssetSelection, DagsterInstance, materialize
+from dbt_helpers import snapshot_db
 from openpyxl import load_workbook
 
+from eduaid_synth.ids import is_valid
 from orchestration.dbt.assets import dbt_resource, eduaid_dbt
 from orchestration.ingest.assets import raw_assets
 from orchestration.publish import PublishBlocked
@@ -50,6 +54,26 @@ def run_pipeline_tail(monkeypatch, warehouse: Path, database: Path, *, checks: b
     return result, get_settings()
 
 
+def gx_statistics(reports: Path, run_id: str) -> dict[str, tuple[int, int]]:
+    """check -> (evaluated, successful) as GX stored them for the run's Data Docs."""
+    stats = {}
+    for path in (reports / "gx_results" / run_id / "validation_results_store").rglob("*.json"):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        s = data["statistics"]
+        stats[data["suite_name"]] = (s["evaluated_expectations"], s["successful_expectations"])
+    return stats
+
+
+def our_statistics(reports: Path, run_id: str) -> dict[str, tuple[int, int]]:
+    with duckdb.connect(str(reports / "validation_results.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            "select check_name, count(*), count(*) filter (where success) "
+            "from validation_result where run_id = ? group by 1",
+            [run_id],
+        ).fetchall()
+    return {name: (n, ok) for name, n, ok in rows}
+
+
 def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -57,9 +81,7 @@ def sha(path: Path) -> str:
 @pytest.fixture(scope="module")
 def clean_run(built_seed7, tmp_path_factory):
     root = tmp_path_factory.mktemp("publish_run")
-    database = root / "build" / "build.duckdb"
-    database.parent.mkdir()
-    shutil.copyfile(built_seed7.database, database)
+    database = snapshot_db(built_seed7.database, root / "build" / "build.duckdb")
     with pytest.MonkeyPatch.context() as patch:
         result, settings = run_pipeline_tail(patch, root / "warehouse", database)
         status = conclude(settings, result.run_id, result.success)
@@ -100,6 +122,7 @@ def test_the_results_table_and_data_docs_match_the_checks(clean_run):
     for name in CHECK_NAMES:
         assert f"validations/{name}/" in index, name
     assert result.run_id in (reports / "index.html").read_text(encoding="utf-8")
+    assert gx_statistics(reports, result.run_id) == our_statistics(reports, result.run_id)
 
 
 def test_the_workbook_matches_the_published_findings(clean_run):
@@ -149,6 +172,10 @@ def test_a_planted_bad_row_blocks_and_the_previous_publish_stays(clean_run, tmp_
     assert any("rpt_dropout_rates" in r and "dropout_rate" in r for r in reasons)
     after = {name: sha(settings.warehouse / name) for name in before}
     assert after == before
+    reports = settings.warehouse / "reports"
+    ours = our_statistics(reports, result.run_id)
+    assert gx_statistics(reports, result.run_id) == ours
+    assert {name for name, (n, ok) in ours.items() if ok < n} == {"rpt_dropout_rates"}
     summary = (settings.warehouse / "reports" / "run_summary.md").read_text(encoding="utf-8")
     assert "未发布" in summary and "rpt_dropout_rates" in summary
 
@@ -202,3 +229,45 @@ def test_a_bad_file_in_the_landing_folder_blocks_the_next_run(clean_run, built_s
     assert sha(settings.warehouse / "analytics.duckdb") == before
     summary = (settings.warehouse / "reports" / "run_summary.md").read_text(encoding="utf-8")
     assert "未发布" in summary and "补报名单.csv" in summary
+
+
+ID_LIKE = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+
+
+def test_no_real_id_or_name_in_the_published_analytics(clean_run, built_seed7):
+    """Every text column of every table: no 18-character ID with a valid checksum standing
+    alone, no value that is a generated person's name, no name in a sentence of evidence."""
+    _, settings, _ = clean_run
+    persons = built_seed7.root / "truth" / "persons.csv"
+    with duckdb.connect(str(settings.warehouse / "analytics.duckdb"), read_only=True) as con:
+        con.execute(
+            "create temp table names as select distinct name from read_csv(?, all_varchar = true) "
+            "where coalesce(name, '') <> ''",
+            [str(persons)],
+        )
+        (n_names,) = con.execute("select count(*) from names").fetchone()
+        assert n_names > 10_000
+        columns = con.execute("""
+            select schema_name, table_name, column_name from duckdb_columns()
+            where data_type in ('VARCHAR', 'VARCHAR[]') and not internal
+                and database_name = current_database() and schema_name = 'marts'
+        """).fetchall()
+        assert len(columns) > 50
+        for schema, table, column in columns:
+            where = f"{table}.{column}"
+            relation, text = f'"{schema}"."{table}"', f'cast("{column}" as varchar)'
+            for (value,) in con.execute(
+                f"select distinct {text} from {relation} "
+                f"where regexp_matches({text}, '[0-9]{{17}}[0-9Xx]')"
+            ).fetchall():
+                for candidate in ID_LIKE.findall(value):
+                    assert not is_valid(candidate.upper()), f"real ID {candidate} in {where}"
+            (named,) = con.execute(
+                f"select count(*) from {relation} where {text} in (select name from names)"
+            ).fetchone()
+            assert named == 0, f"{named} names in {where}"
+        (in_evidence,) = con.execute("""
+            select count(*) from marts.fct_audit_finding as finding
+            join names on length(names.name) >= 3 and contains(finding.evidence, names.name)
+        """).fetchone()
+        assert in_evidence == 0

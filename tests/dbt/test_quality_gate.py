@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from dbt_helpers import snapshot_db
 
 from orchestration.quality.gate import gate_of_run, run_check, run_gate
 from orchestration.quality.history import PUBLISHED, ROW_COUNT, History
@@ -23,8 +24,10 @@ CHECKS = {c.name: c for c in discover()}
 
 
 @pytest.fixture(scope="module")
-def county_db(built_seed7):
-    return built_seed7.database
+def county_db(built_seed7, tmp_path_factory):
+    """A copy: dbt-duckdb, run in this process, keeps the original open read-write, and
+    DuckDB refuses a second, read-only connection to it from the same process."""
+    return snapshot_db(built_seed7.database, tmp_path_factory.mktemp("gate") / "build.duckdb")
 
 
 @pytest.fixture
