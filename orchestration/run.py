@@ -23,7 +23,12 @@ from orchestration.ingest.assets import raw_assets
 from orchestration.publish.publisher import gate_reasons
 from orchestration.quality.gate import reports_dir
 from orchestration.quality.history import BLOCKED, PUBLISHED, History
-from orchestration.reports.summary import SUMMARY, write_reports_index, write_run_summary
+from orchestration.reports.summary import (
+    SUMMARY,
+    prune_run_docs,
+    write_reports_index,
+    write_run_summary,
+)
 from orchestration.settings import Settings, get_settings
 
 
@@ -124,6 +129,7 @@ def conclude(settings: Settings, run_id: str, success: bool) -> int:
             outcome = BLOCKED
     history.export_csv()
     write_run_summary(settings, run_id)
+    prune_run_docs(reports_dir(settings), history, settings.keep_run_docs)
     write_reports_index(reports_dir(settings), history)
     if outcome == PUBLISHED:
         return 0

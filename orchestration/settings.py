@@ -22,6 +22,8 @@ class Settings:
     build_db: Path
     truth: Path
     key_file: Path
+    # Data Docs sites and GX stores of this many latest runs are kept under reports/
+    keep_run_docs: int = 20
 
 
 def get_settings(env: dict[str, str] | None = None) -> Settings:
@@ -33,4 +35,5 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         build_db=Path(env.get("EDUAID_BUILD_DB") or warehouse / "build.duckdb"),
         truth=Path(env.get("EDUAID_TRUTH") or "data/truth"),
         key_file=Path(env.get("EDUAID_KEY_FILE") or warehouse.parent / ".eduaid_key"),
+        keep_run_docs=int(env.get("EDUAID_KEEP_RUN_DOCS") or 20),
     )

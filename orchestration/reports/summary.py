@@ -10,6 +10,7 @@ kept as `reports/runs/<run_id>.md`.
 from __future__ import annotations
 
 import html
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -209,6 +210,23 @@ def _where(settings: Settings, run_id: str) -> list[str]:
 
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.2f}%"
+
+
+def prune_run_docs(reports: Path, history: History, keep: int) -> list[str]:
+    """Remove the Data Docs site and GX stores of every run but the newest `keep`.
+
+    The results table and each run's summary stay: they are small, and the history of
+    every expectation is what auditors compare over time. Returns the runs pruned now.
+    """
+    pruned = []
+    for run_id, *_ in history.runs()[max(keep, 1) :]:
+        stores = (reports / "data_docs" / run_id, reports / "gx_results" / run_id)
+        dirs = [d for d in stores if d.exists()]
+        for d in dirs:
+            shutil.rmtree(d)
+        if dirs:
+            pruned.append(run_id)
+    return pruned
 
 
 def write_reports_index(reports: Path, history: History) -> Path:
