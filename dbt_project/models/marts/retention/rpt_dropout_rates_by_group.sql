@@ -3,6 +3,13 @@
 -- a stage) and hardship, per stage and for all stages ('all'; not for grade).
 -- Each cohort row is counted once per breakdown: the columns of the other
 -- breakdowns are null.
+{% set breakdown_columns = [
+    ('school', 'school_code', 'varchar'),
+    ('township', 'township', 'varchar'),
+    ('grade', 'grade_number', 'integer'),
+    ('hardship', 'is_hardship', 'boolean'),
+] %}
+
 with
 
 counted as (
@@ -13,57 +20,20 @@ counted as (
 
 breakdowns as (
 
-    select
-        school_year,
-        variant,
-        'school' as breakdown,
-        stage,
-        school_code,
-        cast(null as varchar) as township,
-        cast(null as integer) as grade_number,
-        cast(null as boolean) as is_hardship,
-        is_default_variant,
-        is_dropout
-    from counted
-    union all
-    select
-        school_year,
-        variant,
-        'township' as breakdown,
-        stage,
-        cast(null as varchar) as school_code,
-        township,
-        cast(null as integer) as grade_number,
-        cast(null as boolean) as is_hardship,
-        is_default_variant,
-        is_dropout
-    from counted
-    union all
-    select
-        school_year,
-        variant,
-        'grade' as breakdown,
-        stage,
-        cast(null as varchar) as school_code,
-        cast(null as varchar) as township,
-        grade_number,
-        cast(null as boolean) as is_hardship,
-        is_default_variant,
-        is_dropout
-    from counted
-    union all
-    select
-        school_year,
-        variant,
-        'hardship' as breakdown,
-        stage,
-        cast(null as varchar) as school_code,
-        cast(null as varchar) as township,
-        cast(null as integer) as grade_number,
-        is_hardship,
-        is_default_variant,
-        is_dropout
-    from counted
+    {% for breakdown, _column, _type in breakdown_columns %}
+        select
+            school_year,
+            variant,
+            '{{ breakdown }}' as breakdown,
+            stage,
+            {% for other, column, type in breakdown_columns -%}
+                {% if other == breakdown %}{{ column }}{% else %}cast(null as {{ type }}) as {{ column }}{% endif %},
+            {% endfor -%}
+            is_default_variant,
+            is_dropout
+        from counted
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 
