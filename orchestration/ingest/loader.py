@@ -177,6 +177,9 @@ class LoadSummary:
 # --------------------------------------------------------------------------- entry
 
 
+CHECKPOINT_THRESHOLD = "256MB"
+
+
 def connect(db_path: Path, timeout_seconds: float = 300.0) -> duckdb.DuckDBPyConnection:
     """Open the build database, waiting while another process holds its write lock."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -204,9 +207,11 @@ def load_landing(
     summary = LoadSummary()
     con = connect(Path(db_path))
     try:
-        # Commits only append to the write-ahead log; one checkpoint at the end
-        # compresses everything (much faster than a checkpoint per file).
-        con.execute("set checkpoint_threshold = '8GB'")
+        # Commits append to the write-ahead log, whose contents DuckDB also holds in
+        # memory until a checkpoint: a checkpoint every CHECKPOINT_THRESHOLD of log
+        # rather than per file (slow) or once at the end (memory grew with the load:
+        # 9.6 GB at scale 20) keeps the peak flat at about 1 GB and costs no speed.
+        con.execute(f"set checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
         con.execute("set enable_progress_bar = false")
         ensure_schema(con, specs)
         loaded_at = datetime.now().replace(microsecond=0)
