@@ -70,11 +70,11 @@ def built(tmp_path_factory):
             e.asset_key.to_user_string() for e in result.get_asset_materialization_events()
         }
         with duckdb.connect(str(db), read_only=True) as con:
-            out["views"] = {
+            out["staging_tables"] = {
                 name
                 for (name,) in con.execute(
                     "select table_name from information_schema.tables "
-                    "where table_schema = 'staging' and table_type = 'VIEW'"
+                    "where table_schema = 'staging' and table_type = 'BASE TABLE'"
                 ).fetchall()
             }
             for model in ("stg_students__enrollments", "stg_disbursements__payment_lines"):
@@ -108,8 +108,8 @@ def test_raw_and_staging_materialized(built):
     assert not any(k.startswith(("intermediate/", "marts/")) for k in keys)
 
 
-def test_staging_views_hold_the_samples(built):
-    assert {"stg_students__enrollments", "stg_households__members"} <= built["views"]
+def test_staging_tables_hold_the_samples(built):
+    assert {"stg_students__enrollments", "stg_households__members"} <= built["staging_tables"]
     assert built["stg_students__enrollments"] == 7
     assert built["stg_disbursements__payment_lines"] == 11
 
