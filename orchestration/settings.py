@@ -13,6 +13,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEEDS_DIR = REPO_ROOT / "seeds"
 HEADER_ALIASES_CSV = SEEDS_DIR / "header_aliases.csv"
+KEEP_RUN_DOCS = 20
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class Settings:
     truth: Path
     key_file: Path
     # Data Docs sites and GX stores of this many latest runs are kept under reports/
-    keep_run_docs: int = 20
+    keep_run_docs: int = KEEP_RUN_DOCS
 
 
 def get_settings(env: dict[str, str] | None = None) -> Settings:
@@ -35,5 +36,5 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         build_db=Path(env.get("EDUAID_BUILD_DB") or warehouse / "build.duckdb"),
         truth=Path(env.get("EDUAID_TRUTH") or "data/truth"),
         key_file=Path(env.get("EDUAID_KEY_FILE") or warehouse.parent / ".eduaid_key"),
-        keep_run_docs=int(env.get("EDUAID_KEEP_RUN_DOCS") or 20),
+        keep_run_docs=int(env.get("EDUAID_KEEP_RUN_DOCS") or KEEP_RUN_DOCS),
     )

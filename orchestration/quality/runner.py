@@ -112,6 +112,10 @@ class RunDocs:
     def stores(self) -> Path:
         return self.reports / "gx_results" / self.run_id
 
+    @property
+    def index(self) -> Path:
+        return self.site / "index.html"
+
 
 def run_suite(
     database_path: str | Path,

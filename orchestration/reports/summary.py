@@ -18,7 +18,7 @@ import duckdb
 
 from orchestration.quality.gate import gate_of_run, reports_dir
 from orchestration.quality.history import PUBLISHED, History
-from orchestration.quality.runner import CheckResult, describe
+from orchestration.quality.runner import CheckResult, RunDocs, describe
 from orchestration.reports.workbook import WORKBOOK, severity_label, term_label, term_order
 from orchestration.settings import Settings
 
@@ -200,7 +200,7 @@ def _where(settings: Settings, run_id: str) -> list[str]:
     return [
         "## 五、报告位置",
         "",
-        f"- 数据质量报告（Data Docs）：{reports / 'data_docs' / run_id / 'index.html'}",
+        f"- 数据质量报告（Data Docs）：{RunDocs(reports, run_id).index}",
         f"- 历次验证结果：{reports / 'validation_results.duckdb'}（表 validation_result），"
         f"{reports / 'validation_results.csv'}",
         f"- 审计问题线索工作簿：{reports / WORKBOOK}（含真实身份信息，限审计人员）",
@@ -213,15 +213,16 @@ def _pct(value: float | None) -> str:
 
 
 def prune_run_docs(reports: Path, history: History, keep: int) -> list[str]:
-    """Remove the Data Docs site and GX stores of every run but the newest `keep`.
+    """Remove the Data Docs site and GX stores of every run but the newest `keep` (at
+    least one: the run that just ended).
 
     The results table and each run's summary stay: they are small, and the history of
     every expectation is what auditors compare over time. Returns the runs pruned now.
     """
     pruned = []
     for run_id, *_ in history.runs()[max(keep, 1) :]:
-        stores = (reports / "data_docs" / run_id, reports / "gx_results" / run_id)
-        dirs = [d for d in stores if d.exists()]
+        docs = RunDocs(reports, run_id)
+        dirs = [d for d in (docs.site, docs.stores) if d.exists()]
         for d in dirs:
             shutil.rmtree(d)
         if dirs:
@@ -233,8 +234,9 @@ def write_reports_index(reports: Path, history: History) -> Path:
     """`reports/index.html`: every run, newest first, with its outcome and Data Docs."""
     rows = []
     for run_id, started_at, outcome, reasons in history.runs():
-        docs = reports / "data_docs" / run_id / "index.html"
-        link = f'<a href="data_docs/{run_id}/index.html">Data Docs</a>' if docs.exists() else ""
+        docs = RunDocs(reports, run_id).index
+        href = docs.relative_to(reports).as_posix()
+        link = f'<a href="{html.escape(href)}">Data Docs</a>' if docs.exists() else ""
         label = {"published": "已发布", "blocked": "已阻止发布"}.get(outcome or "", "未完成")
         summary = reports / "runs" / f"{run_id}.md"
         summary_link = f'<a href="runs/{run_id}.md">运行摘要</a>' if summary.exists() else ""

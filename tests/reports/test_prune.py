@@ -2,33 +2,32 @@
 
 from __future__ import annotations
 
-from orchestration.quality.history import PUBLISHED, History
-from orchestration.reports.summary import prune_run_docs, write_reports_index
+from orchestration.quality.history import BLOCKED, History
+from orchestration.run import conclude
 from orchestration.settings import get_settings
 
 
-def _run_with_docs(reports, history, run_id):
-    history.finish(run_id, PUBLISHED)
+def test_a_run_ending_keeps_the_docs_of_the_newest_runs_only(tmp_path):
+    settings = get_settings(
+        {"EDUAID_WAREHOUSE": str(tmp_path / "warehouse"), "EDUAID_KEEP_RUN_DOCS": "2"}
+    )
+    reports = settings.warehouse / "reports"
+    history = History(reports)
+    for run_id in ["run-a", "run-b", "run-c", "run-d"]:  # oldest first
+        history.finish(run_id, BLOCKED, ["planted"])
+        for store in ("data_docs", "gx_results"):
+            (reports / store / run_id).mkdir(parents=True)
+            (reports / store / run_id / "index.html").write_text(run_id)
+
+    assert conclude(settings, "run-d", success=False) == 2
+
     for store in ("data_docs", "gx_results"):
-        (reports / store / run_id).mkdir(parents=True)
-        (reports / store / run_id / "index.html").write_text(run_id)
-
-
-def test_the_docs_of_all_but_the_newest_runs_are_removed(tmp_path):
-    history = History(tmp_path)
-    runs = ["run-a", "run-b", "run-c", "run-d"]  # oldest first
-    for run_id in runs:
-        _run_with_docs(tmp_path, history, run_id)
-
-    assert prune_run_docs(tmp_path, history, keep=2) == ["run-b", "run-a"]
-
-    for store in ("data_docs", "gx_results"):
-        assert sorted(p.name for p in (tmp_path / store).iterdir()) == ["run-c", "run-d"]
+        assert sorted(p.name for p in (reports / store).iterdir()) == ["run-c", "run-d"]
+    # the history and the index still list every run; only the kept ones link a site
     assert [r[0] for r in history.runs()] == ["run-d", "run-c", "run-b", "run-a"]
-    index = write_reports_index(tmp_path, history).read_text(encoding="utf-8")
-    assert "data_docs/run-d/index.html" in index and "data_docs/run-a/index.html" not in index
-    assert "run-a" in index  # the run is still listed, without its site
-    assert prune_run_docs(tmp_path, history, keep=2) == []
+    index = (reports / "index.html").read_text(encoding="utf-8")
+    assert "data_docs/run-d/index.html" in index and "data_docs/run-c/index.html" in index
+    assert "run-a" in index and "data_docs/run-a/index.html" not in index
 
 
 def test_the_number_kept_is_a_setting():
