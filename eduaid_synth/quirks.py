@@ -44,13 +44,15 @@ class Seeds:
 
 @lru_cache(maxsize=1)
 def seeds() -> Seeds:
+    # the one header vocabulary: every spelling of a concept, for every source that has it
+    vocabulary: dict[str, list[str]] = {}
+    for row in _read_seed("header_aliases.csv"):
+        vocabulary.setdefault(row["concept"], []).append(row["alias"])
     columns: dict[str, list[str]] = {}
     aliases: dict[tuple[str, str], list[str]] = {}
-    for row in _read_seed("header_aliases.csv"):
-        cols = columns.setdefault(row["source"], [])
-        if row["canonical_column"] not in cols:
-            cols.append(row["canonical_column"])
-        aliases.setdefault((row["source"], row["canonical_column"]), []).append(row["alias"])
+    for row in _read_seed("source_columns.csv"):
+        columns.setdefault(row["source"], []).append(row["column_name"])
+        aliases[(row["source"], row["column_name"])] = vocabulary[row["concept"]]
 
     by_grade: dict[tuple[str, str], list[str]] = {}
     labels: dict[tuple[str, str], str] = {}

@@ -12,7 +12,6 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEEDS_DIR = REPO_ROOT / "seeds"
-HEADER_ALIASES_CSV = SEEDS_DIR / "header_aliases.csv"
 KEEP_RUN_DOCS = 20
 
 

@@ -58,14 +58,19 @@ def key(text: object) -> str:
     return "".join(unicodedata.normalize("NFKC", str(text)).split())
 
 
+_VOCABULARY: dict[str, list[str]] = {}
+for _r in _seed("header_aliases.csv"):
+    _VOCABULARY.setdefault(_r["concept"], []).append(key(_r["alias"]))
 ALIASES = {
-    (r["source"], key(r["alias"])): r["canonical_column"] for r in _seed("header_aliases.csv")
+    (r["source"], alias): r["column_name"]
+    for r in _seed("source_columns.csv")
+    for alias in _VOCABULARY[r["concept"]]
 }
 GRADE = {r["grade_text"]: r["grade_label"] for r in _seed("grade_crosswalk.csv")}
 PROGRAM = {key(r["alias"]): r["program_code"] for r in _seed("program_aliases.csv")}
 SOURCE_COLUMNS: dict[str, set[str]] = {}
-for _r in _seed("header_aliases.csv"):
-    SOURCE_COLUMNS.setdefault(_r["source"], set()).add(_r["canonical_column"])
+for _r in _seed("source_columns.csv"):
+    SOURCE_COLUMNS.setdefault(_r["source"], set()).add(_r["column_name"])
 ENROLLED = {
     r["status_text"] for r in _seed("status_crosswalk.csv") if r["status_code"] == "enrolled"
 }
@@ -369,7 +374,11 @@ def test_csv_layout_title_total_signoff_and_locations(tmp_path):
     assert Decimal(amount_cell.replace(",", "")) == rf.stated_total
     assert re.fullmatch(r"-?[\d,]+\.\d\d", amount_cell)
     # rows that are neither data nor layout are blank
-    header = next(i for i, r in enumerate(rows) if "身份证号" in r or "身份证号码" in r)
+    header = next(
+            i
+            for i, r in enumerate(rows)
+            if any(ALIASES.get(("disbursements", key(c))) == "id_number" for c in r)
+        )
     for i in range(header + 1, total):
         if i + 1 not in data_rows:
             assert not any(c.strip() for c in rows[i])

@@ -44,7 +44,7 @@ from orchestration.ingest.reading import (
     is_blank_line,
     load_alias_table,
     map_header,
-    missing_required,
+    missing_columns_error,
     parse_csv_record,
     row_kind,
     snapshot_month,
@@ -197,12 +197,13 @@ def load_landing(
     landing: Path,
     db_path: Path,
     sources: Sequence[str] = SOURCES,
-    alias_path: Path | None = None,
+    seeds_dir: Path | None = None,
 ) -> LoadSummary:
-    """Load every file of `<landing>/<source>/` for the given sources."""
-    from orchestration.settings import HEADER_ALIASES_CSV
+    """Load every file of `<landing>/<source>/` for the given sources; the header
+    vocabulary is that of `seeds_dir` (default: the project's seeds)."""
+    from orchestration.settings import SEEDS_DIR
 
-    specs = load_alias_table(alias_path or HEADER_ALIASES_CSV)
+    specs = load_alias_table(seeds_dir or SEEDS_DIR)
     started = time.perf_counter()
     summary = LoadSummary()
     con = connect(Path(db_path))
@@ -340,6 +341,8 @@ def load_file(
         message = str(exc) if isinstance(exc, IngestError) else f"{file_name}: {exc!r}"
         if not isinstance(exc, IngestError):
             log.exception("unexpected error loading %s/%s", spec.source, file_name)
+        # the rollback restored the row of an earlier rejection of the same content
+        con.execute("delete from raw.load_manifest where file_sha256 = ?", [ctx.sha256])
         _write_manifest(con, ctx, status="rejected", error=message)
         return FileResult(
             spec.source, file_name, ctx.sha256, "rejected", error=message,
@@ -393,6 +396,8 @@ def _load_file_content(
         outcomes, warnings = _load_csv(con, spec, data, ctx)
     else:
         outcomes, warnings = _load_workbook(con, spec, path, ctx)
+    for outcome in outcomes:  # headers close to a known spelling: likely typos
+        warnings.extend(outcome.cmap.suggestion_notes())
     rows_loaded = sum(o.rows_loaded for o in outcomes)
     rows_quarantined = sum(o.rows_quarantined for o in outcomes)
     if rows_loaded + rows_quarantined == 0:
@@ -633,10 +638,11 @@ def _checked_header(
     header: Sequence[object], spec: SourceColumns, ctx: FileContext, sheet: str | None
 ) -> ColumnMap:
     cmap = map_header(header, spec)
-    missing = missing_required(cmap, spec)
-    if missing:
-        where = f" (sheet {sheet})" if sheet else ""
-        raise IngestError(f"{ctx.file_name}{where}: missing required column {', '.join(missing)}")
+    error = missing_columns_error(
+        f"{ctx.file_name}" + (f" (sheet {sheet})" if sheet else ""), cmap, spec
+    )
+    if error:
+        raise error
     return cmap
 
 

@@ -7,6 +7,7 @@ sign-off rows, stated totals, money parsing and snapshot months from file names.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import re
 import unicodedata
@@ -38,7 +39,14 @@ MIN_HEADER_MATCHES = 2
 
 
 class IngestError(Exception):
-    """A file cannot be loaded at all; the message names the file (and column)."""
+    """A file cannot be loaded at all; the message names the file (and column).
+
+    Auditors read Chinese and engineers English: the message is both, Chinese first
+    (`中文说明 / English text`)."""
+
+    def __init__(self, english: str, chinese: str | None = None):
+        self.english, self.chinese = english, chinese
+        super().__init__(f"{chinese} / {english}" if chinese else english)
 
 
 # --------------------------------------------------------------------------- names
@@ -94,22 +102,36 @@ class SourceColumns:
         return self.aliases.get(normalise_header(header_cell))
 
 
-def parse_alias_table(rows: Iterable[dict[str, str]]) -> dict[str, SourceColumns]:
-    """Build per-source column maps from the rows of seeds/header_aliases.csv."""
+def parse_alias_table(
+    column_rows: Iterable[dict[str, str]], alias_rows: Iterable[dict[str, str]]
+) -> dict[str, SourceColumns]:
+    """Per-source column maps from the two seeds: `source_columns.csv` (each source's
+    canonical columns in contract order, the header concept each one is spelled by, and
+    whether it is required) and `header_aliases.csv` (the one vocabulary: every spelling
+    of every concept). A spelling added to the vocabulary holds for every source that
+    has a column of that concept."""
+    vocabulary: dict[str, list[str]] = {}
+    owner: dict[str, str] = {}
+    for row in alias_rows:
+        concept, alias = row["concept"].strip(), normalise_header(row["alias"])
+        if owner.setdefault(alias, concept) != concept:
+            raise ValueError(f"header alias {alias!r} spells both {owner[alias]} and {concept}")
+        if alias not in vocabulary.setdefault(concept, []):
+            vocabulary[concept].append(alias)
     columns: dict[str, list[str]] = {}
     aliases: dict[str, dict[str, str]] = {}
     required: dict[str, set[str]] = {}
-    spellings: dict[str, dict[str, list[str]]] = {}
-    for row in rows:
-        source, canonical = row["source"].strip(), row["canonical_column"].strip()
-        alias = normalise_header(row["alias"])
-        cols = columns.setdefault(source, [])
-        if canonical not in cols:
-            cols.append(canonical)
-        aliases.setdefault(source, {})[alias] = canonical
-        spellings.setdefault(source, {}).setdefault(canonical, []).append(alias)
+    spellings: dict[str, dict[str, tuple[str, ...]]] = {}
+    for row in column_rows:
+        source, column, concept = (row[k].strip() for k in ("source", "column_name", "concept"))
+        if concept not in vocabulary:
+            raise ValueError(f"{source}.{column}: concept {concept!r} has no spelling")
+        columns.setdefault(source, []).append(column)
+        spellings.setdefault(source, {})[column] = tuple(vocabulary[concept])
+        for alias in vocabulary[concept]:
+            aliases.setdefault(source, {})[alias] = column
         if row.get("is_required", "").strip().lower() == "true":
-            required.setdefault(source, set()).add(canonical)
+            required.setdefault(source, set()).add(column)
     return {
         source: SourceColumns(
             source=source,
@@ -117,15 +139,22 @@ def parse_alias_table(rows: Iterable[dict[str, str]]) -> dict[str, SourceColumns
             aliases=aliases[source],
             required=frozenset(required.get(source, ())),
             required_one_of=REQUIRED_ONE_OF.get(source, ()),
-            spellings={k: tuple(v) for k, v in spellings[source].items()},
+            spellings=spellings[source],
         )
         for source, cols in columns.items()
     }
 
 
-def load_alias_table(path: Path) -> dict[str, SourceColumns]:
+def _seed_rows(path: Path) -> list[dict[str, str]]:
     with open(path, encoding="utf-8-sig", newline="") as fh:
-        return parse_alias_table(csv.DictReader(fh))
+        return list(csv.DictReader(fh))
+
+
+def load_alias_table(seeds_dir: Path) -> dict[str, SourceColumns]:
+    """The column maps of `seeds_dir` (source_columns.csv and header_aliases.csv)."""
+    return parse_alias_table(
+        _seed_rows(seeds_dir / "source_columns.csv"), _seed_rows(seeds_dir / "header_aliases.csv")
+    )
 
 
 def header_score(cells: Sequence[object], spec: SourceColumns) -> int:
@@ -153,9 +182,22 @@ class ColumnMap:
     names: tuple[str, ...]  # header text per position (generated `_colN` when empty)
     canonical: dict[int, str]  # position -> canonical column (first spelling wins)
     extra: dict[int, str]  # position -> header text of an unmapped column
+    # position -> the known spelling an unrecognised header is close to (a likely typo)
+    suggestions: dict[int, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, str]:
         return {self.names[i]: c for i, c in self.canonical.items()}
+
+    def suggestion_notes(self) -> list[str]:
+        """`未识别的列 "身份证号吗"，是否为 身份证号码？` for each likely typo, in both languages."""
+        return [
+            f'未识别的列 "{self.names[i]}"，是否为 {alias}？ '
+            f'(unrecognised column "{self.names[i]}": did you mean {alias}?)'
+            for i, alias in self.suggestions.items()
+        ]
+
+
+SUGGESTION_CUTOFF = 0.75  # difflib ratio: one wrong character in a 4- or 5-character name
 
 
 def map_header(header: Sequence[object], spec: SourceColumns) -> ColumnMap:
@@ -175,7 +217,16 @@ def map_header(header: Sequence[object], spec: SourceColumns) -> ColumnMap:
             taken.add(col)
         else:
             extra[i] = name
-    return ColumnMap(tuple(names), canonical, extra)
+    suggestions = {}
+    for i, name in extra.items():
+        key = normalise_header(header[i])
+        if not key or spec.canonical(key):
+            continue
+        free = [a for a, c in spec.aliases.items() if c not in taken]
+        close = difflib.get_close_matches(key, free, n=1, cutoff=SUGGESTION_CUTOFF)
+        if close:
+            suggestions[i] = close[0]
+    return ColumnMap(tuple(names), canonical, extra, suggestions)
 
 
 def missing_required(cmap: ColumnMap, spec: SourceColumns) -> list[str]:
@@ -190,6 +241,22 @@ def missing_required(cmap: ColumnMap, spec: SourceColumns) -> list[str]:
         if not present.intersection(group):
             missing.append(" or ".join(group))
     return missing
+
+
+def missing_columns_error(where: str, cmap: ColumnMap, spec: SourceColumns) -> IngestError | None:
+    """The error for a header without a required column: names the file (`where`), the
+    columns, the headers that were found and the likely typos; None when complete."""
+    missing = missing_required(cmap, spec)
+    if not missing:
+        return None
+    found = "、".join(n for n in cmap.names if not n.startswith("_col")) or "(none)"
+    notes = cmap.suggestion_notes()
+    return IngestError(
+        f"{where}: missing required column {', '.join(missing)}; headers found: {found}"
+        + "".join(f"; {n}" for n in notes),
+        f"{where}：缺少必需的列 {'，'.join(missing)}；文件中的列：{found}"
+        + "".join(f"；{n.split(' (')[0]}" for n in notes),
+    )
 
 
 # --------------------------------------------------------------------------- rows

@@ -34,10 +34,9 @@ LINEAGE = {
 
 def canonical_columns() -> dict[str, list[str]]:
     columns: dict[str, list[str]] = {source: [] for source in SOURCES}
-    with (REPO / "seeds" / "header_aliases.csv").open(encoding="utf-8") as handle:
+    with (REPO / "seeds" / "source_columns.csv").open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
-            if row["canonical_column"] not in columns[row["source"]]:
-                columns[row["source"]].append(row["canonical_column"])
+            columns[row["source"]].append(row["column_name"])
     return columns
 
 

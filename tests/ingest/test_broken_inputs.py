@@ -165,3 +165,18 @@ def test_rejected_file_is_retried(warehouse):
     statuses = warehouse.sql("select status, rows_loaded from raw.load_manifest order by 1")
     assert statuses == [("loaded", 5), ("rejected", 0)]  # the empty version stays on record
     assert warehouse.one("select count(*) from raw.population") == 5
+
+
+def test_a_rejected_file_delivered_again_under_another_name(warehouse):
+    """Issue 12: the same bad bytes under a second name crashed the ingest (a duplicate
+    manifest key) and the sources after it were never loaded."""
+    put(warehouse.landing, "households", "建档立卡_202010.csv", b"\x00\x01junk")
+    put(warehouse.landing, "households", "建档立卡_202010_copy.csv", b"\x00\x01junk")
+    put(warehouse.landing, "population", "适龄人口_202010.csv", POPULATION)
+    summary = load_with_good_neighbour(warehouse)
+    assert [f.status for f in summary.files if f.source == "households"] == ["rejected"] * 2
+    (error,) = warehouse.sql("select error from raw.load_manifest where status = 'rejected'")
+    assert "NUL" in error[0]
+    assert warehouse.one("select count(*) from raw.population") == 5  # a later source loaded
+    names = warehouse.sql("select file_name from raw.file_sightings where source = 'households'")
+    assert sorted(n for (n,) in names) == ["建档立卡_202010.csv", "建档立卡_202010_copy.csv"]

@@ -11,6 +11,7 @@ from orchestration.ingest.reading import (
     find_header_row,
     frame_records,
     map_header,
+    missing_columns_error,
     missing_required,
     normalise_header,
     parse_alias_table,
@@ -23,20 +24,32 @@ from orchestration.ingest.reading import (
 
 SPECS = parse_alias_table(
     [
-        {"source": "students", "canonical_column": c, "alias": a, "is_required": r}
-        for c, a, r in [
-            ("school_code", "学校标识码", "true"),
-            ("student_number", "全国学籍号", "false"),
-            ("name", "姓名", "true"),
-            ("id_number", "身份证件号", "false"),
-            ("id_number", "身份证号", "false"),
-            ("grade", "年级", "true"),
+        {"source": "students", "column_name": c, "concept": c, "is_required": r}
+        for c, r in [
+            ("school_code", "true"),
+            ("student_number", "false"),
+            ("name", "true"),
+            ("id_number", "false"),
+            ("grade", "true"),
         ]
     ]
     + [
-        {"source": "disbursements", "canonical_column": c, "alias": a, "is_required": "true"}
-        for c, a in [("name", "姓名"), ("amount", "资助金额(元)")]
-    ]
+        {"source": "disbursements", "column_name": c, "concept": c, "is_required": "true"}
+        for c in ("name", "id_number", "amount")
+    ],
+    [
+        {"concept": c, "alias": a}
+        for c, a in [
+            ("school_code", "学校标识码"),
+            ("student_number", "全国学籍号"),
+            ("name", "姓名"),
+            ("id_number", "身份证件号"),
+            ("id_number", "身份证号"),
+            ("id_number", "公民身份号码"),
+            ("grade", "年级"),
+            ("amount", "资助金额(元)"),
+        ]
+    ],
 )
 
 
@@ -89,6 +102,37 @@ def test_header_mapping_and_required_columns():
     assert missing_required(cmap, spec) == []
     cmap = map_header(["学校标识码", "姓名", "备注"], spec)
     assert missing_required(cmap, spec) == ["grade (年级)", "student_number or id_number"]
+
+
+def test_one_vocabulary_serves_every_source_with_the_column():
+    # 公民身份号码 is spelled once, for the concept; both sources with an ID accept it
+    for source in ("students", "disbursements"):
+        cmap = map_header(["姓名", "公民身份号码"], SPECS[source])
+        assert cmap.canonical == {0: "name", 1: "id_number"}
+
+
+def test_a_spelling_is_one_concept_only():
+    with pytest.raises(ValueError, match="spells both"):
+        parse_alias_table(
+            [{"source": "students", "column_name": "name", "concept": "name"}],
+            [{"concept": "name", "alias": "姓名"}, {"concept": "grade", "alias": "姓名"}],
+        )
+
+
+def test_a_header_close_to_a_spelling_is_suggested():
+    cmap = map_header(["学校标识码", "姓名", "年级", "身份证号吗", "联系电话"], SPECS["students"])
+    assert cmap.suggestions == {3: "身份证号"}
+    assert cmap.suggestion_notes()[0].startswith('未识别的列 "身份证号吗"，是否为 身份证号？')
+
+
+def test_missing_column_error_names_file_column_and_found_headers():
+    cmap = map_header(["姓名", "身份证号码 ", "资助金额（元）"], SPECS["disbursements"])
+    assert cmap.canonical == {0: "name", 2: "amount"}
+    error = missing_columns_error("x.csv", cmap, SPECS["disbursements"])
+    assert "x.csv" in error.english and "missing required column id_number" in error.english
+    assert "headers found: 姓名、身份证号码、资助金额（元）" in error.english
+    assert "did you mean 身份证号" in error.english
+    assert error.chinese.startswith("x.csv：缺少必需的列 id_number")
 
 
 @pytest.mark.parametrize(

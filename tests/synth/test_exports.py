@@ -119,8 +119,15 @@ def test_every_header_alias_occurs(county):
     for r in files.itertuples():
         seen[r.source] |= {_norm(h) for h in r.header.split("|")}
     with open(SEEDS / "header_aliases.csv", encoding="utf-8") as f:
-        aliases = list(csv.DictReader(f))
-    missing = [(a["source"], a["alias"]) for a in aliases if a["alias"] not in seen[a["source"]]]
+        vocabulary = [(a["concept"], a["alias"]) for a in csv.DictReader(f)]
+    with open(SEEDS / "source_columns.csv", encoding="utf-8") as f:
+        columns = list(csv.DictReader(f))
+    missing = [
+        (c["source"], alias)
+        for c in columns
+        for concept, alias in vocabulary
+        if concept == c["concept"] and _norm(alias) not in seen[c["source"]]
+    ]
     assert not missing
 
 
