@@ -375,10 +375,10 @@ def test_csv_layout_title_total_signoff_and_locations(tmp_path):
     assert re.fullmatch(r"-?[\d,]+\.\d\d", amount_cell)
     # rows that are neither data nor layout are blank
     header = next(
-            i
-            for i, r in enumerate(rows)
-            if any(ALIASES.get(("disbursements", key(c))) == "id_number" for c in r)
-        )
+        i
+        for i, r in enumerate(rows)
+        if any(ALIASES.get(("disbursements", key(c))) == "id_number" for c in r)
+    )
     for i in range(header + 1, total):
         if i + 1 not in data_rows:
             assert not any(c.strip() for c in rows[i])

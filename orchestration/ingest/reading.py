@@ -189,7 +189,7 @@ class ColumnMap:
         return {self.names[i]: c for i, c in self.canonical.items()}
 
     def suggestion_notes(self) -> list[str]:
-        """`未识别的列 "身份证号吗"，是否为 身份证号码？` for each likely typo, in both languages."""
+        """`未识别的列 "身份证号吗"，是否为 身份证号码？` per likely typo, in both languages."""
         return [
             f'未识别的列 "{self.names[i]}"，是否为 {alias}？ '
             f'(unrecognised column "{self.names[i]}": did you mean {alias}?)'
@@ -218,7 +218,7 @@ def map_header(header: Sequence[object], spec: SourceColumns) -> ColumnMap:
         else:
             extra[i] = name
     suggestions = {}
-    for i, name in extra.items():
+    for i in extra:
         key = normalise_header(header[i])
         if not key or spec.canonical(key):
             continue

@@ -49,9 +49,9 @@ def test_every_id_spelling_loads_in_every_source(
     warehouse.load()
     m = warehouse.manifest(name)
     assert (m["status"], m["error"], m["rows_loaded"]) == ("loaded", None, rows)
-    assert warehouse.one(
-        f"select count(*) from raw.{source} where id_number is not null"
-    ) >= rows - 1  # the samples' one student without an ID
+    assert (
+        warehouse.one(f"select count(*) from raw.{source} where id_number is not null") >= rows - 1
+    )  # the samples' one student without an ID
 
 
 def test_a_misspelt_required_header_is_named_with_a_suggestion(warehouse):
