@@ -24,8 +24,12 @@ def reports_dir(settings: Settings):
 
 def run_check(settings: Settings, check: Check, run_id: str) -> list[CheckResult]:
     history = History(reports_dir(settings))
-    previous = history.previous_row_count(check, run_id)
-    bounds = row_count_bounds(previous, parameters()["row_count_tolerance"])
+    values = parameters()
+    bounds, no_history = row_count_bounds(
+        history.previous_row_count(check, run_id),
+        values["row_count_tolerance"],
+        values["row_count_min_baseline"],
+    )
     results = run_suite(
         settings.build_db,
         check.table,
@@ -34,6 +38,7 @@ def run_check(settings: Settings, check: Check, run_id: str) -> list[CheckResult
         query=check.query,
         name=check.name,
         docs=RunDocs(reports_dir(settings), run_id),
+        no_history=no_history,
     )
     history.record(run_id, check, results)
     return results

@@ -3,8 +3,9 @@
 Two tables: `validation_run` (one row per pipeline run: when, and whether it published
 or was blocked, and why) and `validation_result` (one row per expectation of each check
 in each run: run, check, suite, table, expectation, column, severity, success, observed
-value, unexpected count, example rows, problem). The gate reads it back: the publish
-step takes the current run's results from here, and the row-count expectations compare
+value, unexpected count, example rows, problem; and the decision, passed, blocked, warned
+or not_applicable, with a note where it is not GX's own verdict). The gate reads it back:
+the publish step takes the current run's results from here, and the row-count expectations compare
 with a previous run's observed count. `validation_results.csv` beside it is the same
 result table for a spreadsheet (UTF-8 with BOM, so that Excel reads the Chinese).
 """
@@ -51,6 +52,10 @@ create table if not exists validation_result (
     examples varchar,  -- JSON: row ids of a few bad rows
     problem varchar
 );
+-- added later: kept as migrations so that an older results history keeps working
+alter table validation_result add column if not exists applicable boolean default true;
+alter table validation_result add column if not exists decision varchar;
+alter table validation_result add column if not exists note varchar;
 """
 COLUMNS = [
     "run_id",
@@ -66,6 +71,9 @@ COLUMNS = [
     "unexpected_count",
     "examples",
     "problem",
+    "applicable",
+    "decision",
+    "note",
 ]
 
 
@@ -107,6 +115,9 @@ class History:
                 r.unexpected_count,
                 _json(r.examples) if r.examples else None,
                 r.problem,
+                r.applicable,
+                r.decision,
+                r.note,
             ]
             for r in results
         ]
@@ -160,12 +171,13 @@ class History:
         with self._connect() as con:
             rows = con.execute(
                 "select check_name, expectation, column_name, severity, success, "
-                "observed_value, unexpected_count, examples, problem "
+                "observed_value, unexpected_count, examples, problem, applicable, note "
                 "from validation_result where run_id = ? order by check_name, rowid",
                 [run_id],
             ).fetchall()
         by_check: dict[str, list[CheckResult]] = {}
-        for name, expectation, column, severity, success, observed, unexpected, ex, problem in rows:
+        for name, expectation, column, severity, success, observed, unexpected, *rest in rows:
+            ex, problem, applicable, note = rest
             by_check.setdefault(name, []).append(
                 CheckResult(
                     expectation=expectation,
@@ -176,6 +188,8 @@ class History:
                     unexpected_count=unexpected,
                     examples=json.loads(ex) if ex else [],
                     problem=problem,
+                    applicable=applicable is not False,
+                    note=note,
                 )
             )
         return by_check

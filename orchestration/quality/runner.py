@@ -3,16 +3,29 @@
 The queries run in DuckDB (GX's SQL engine, made to work by `gx_duckdb`): only
 aggregates and a few example rows come back, never the table. A result with
 nothing observed (no observed value and no unexpected count) is a failure.
+
+Three rules decide between a block and a warning (README, "How the gate decides"):
+- a share threshold (`mostly`) blocks only with enough evidence: when the one-sided
+  Wilson bound of the good share, at `evidence_confidence`, is still below the
+  threshold (1 bad ID among 11 lines warns; a column of garbage blocks);
+- an expectation that needs history (`meta.needs: "history"`: the row count against
+  the previous load or publish) is not applicable without it, and a suite may state
+  when it applies at all (`meta.applies_when`: a query that says whether, and why not);
+- on an empty table, the column expectations have nothing to judge: not applicable
+  (whether the table may be empty is its row-count expectation's to say).
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import great_expectations as gx
 from great_expectations.checkpoint import UpdateDataDocsAction
 from great_expectations.core.expectation_validation_result import (
@@ -33,6 +46,7 @@ from orchestration.settings import REPO_ROOT
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 SEVERITIES = ("critical", "warning")
 NOTHING_OBSERVED = "no metric computed"
+EMPTY_TABLE = "表为空，没有可检查的值 / the table is empty: nothing to judge"
 EXAMPLES = 10  # example rows kept per failed expectation
 
 
@@ -46,10 +60,21 @@ class CheckResult:
     unexpected_count: int | None = None
     examples: list[dict[str, Any]] = field(default_factory=list)  # row ids of bad rows
     problem: str | None = None  # why nothing could be computed
+    applicable: bool = True  # False: not judged (no history, an empty table), never a failure
+    note: str | None = None  # why it was not applicable, or why a failure only warns
 
     @property
     def blocks(self) -> bool:
-        return self.severity == "critical" and not self.success
+        return self.applicable and self.severity == "critical" and not self.success
+
+    @property
+    def decision(self) -> str:
+        """passed | blocked | warned | not_applicable"""
+        if not self.applicable:
+            return "not_applicable"
+        if self.success:
+            return "passed"
+        return "blocked" if self.blocks else "warned"
 
 
 def load_suite(
@@ -126,18 +151,111 @@ def run_suite(
     query: str | None = None,
     name: str | None = None,
     docs: RunDocs | None = None,
+    no_history: str | None = None,
 ) -> list[CheckResult]:
     """Validate `table` ("schema.table" or "table") of a DuckDB file, opened read-only.
 
     `query` replaces `select * from table` (a check column computed by a join, say);
     `name` is the validation's name (default: the suite's); `parameters` override the
     thresholds of `orchestration.quality.thresholds`; with `docs`, the results are kept
-    and rendered into the run's Data Docs site.
+    and rendered into the run's Data Docs site. `no_history` says why there is nothing
+    to compare with (no previous load or publish): the expectations that need history
+    are then not applicable.
     """
+    values = {**default_parameters(), **(parameters or {})}
     if isinstance(suite, str):
-        suite = load_suite(suite, parameters=parameters)
+        suite = load_suite(suite, parameters=values)
     if name:
         suite = gx.ExpectationSuite(name=name, meta=suite.meta, expectations=suite.expectations)
+    # a query with CTEs is wrapped: GX takes a query only if it starts with SELECT
+    sql = f"select * from ({query}) as checked" if query else f"select * from {_quoted(table)}"
+    sql = with_parameters(sql, values)
+    applies_when = suite.meta.get("applies_when")
+    if applies_when:
+        applies_when = {**applies_when, "query": with_parameters(applies_when["query"], values)}
+    rows, not_applicable = _precheck(database_path, sql, applies_when)
+    if not_applicable:
+        return [
+            CheckResult(c.type, c.kwargs.get("column"), _severity(c), True,
+                        applicable=False, note=not_applicable)
+            for c in (e.configuration for e in suite.expectations)
+        ]  # fmt: skip
+    return [
+        _judged(_check_result(r), r, rows, no_history, values["evidence_z"])
+        for r in _validate(database_path, table, suite, sql, docs)
+    ]
+
+
+def with_parameters(sql: str, values: Mapping[str, Any]) -> str:
+    """A suite's SQL with each `{{name}}` replaced by the parameter's value (a number)."""
+    return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: repr(float(values[m[1]])), sql)
+
+
+def _precheck(
+    database_path: str | Path, sql: str, applies_when: dict | None
+) -> tuple[int, str | None]:
+    """The checked relation's row count, and why the suite does not apply (None: it does)."""
+    with duckdb.connect(str(database_path), read_only=True) as con:
+        rows = con.execute(f"select count(*) from ({sql}) as counted").fetchone()[0]
+        if applies_when and not con.execute(applies_when["query"]).fetchone()[0]:
+            return rows, applies_when["reason"]
+    return rows, None
+
+
+def _severity(config: ExpectationConfiguration) -> str:
+    return getattr(config.severity, "value", config.severity)
+
+
+def wilson_upper(good: int, n: int, z: float) -> float:
+    """One-sided Wilson score upper bound of a share of `good` in `n` (n > 0)."""
+    p = good / n
+    centre = p + z * z / (2 * n)
+    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return min(1.0, (centre + spread) / (1 + z * z / n))
+
+
+def _share(r: ExpectationValidationResult) -> tuple[int, int, float] | None:
+    """(good values, values judged, `mostly`) of a failed share expectation, else None.
+    Nulls are judged only by the not-null expectations (GX's `mostly` counts the rest)."""
+    mostly = r.expectation_config.kwargs.get("mostly")
+    result = r.result or {}
+    if mostly is None or mostly >= 1 or result.get("unexpected_count") is None:
+        return None
+    n = result.get("element_count") or 0
+    if r.expectation_config.type != "expect_column_values_to_not_be_null":
+        n -= result.get("missing_count") or 0
+    return (n - result["unexpected_count"], n, mostly) if n > 0 else None
+
+
+def _judged(
+    c: CheckResult, r: ExpectationValidationResult, rows: int, no_history: str | None, z: float
+) -> CheckResult:
+    """The three rules of the module docstring applied to GX's verdict."""
+    if (r.expectation_config.meta or {}).get("needs") == "history" and no_history:
+        return replace(c, applicable=False, success=True, note=no_history)
+    if rows == 0 and c.column is not None and c.problem == NOTHING_OBSERVED:
+        return replace(c, applicable=False, problem=None, success=True, note=EMPTY_TABLE)
+    share = _share(r)
+    if c.success or c.severity != "critical" or share is None:
+        return c
+    good, n, mostly = share
+    upper = wilson_upper(good, n, z)
+    if upper < mostly:
+        return c
+    return replace(
+        c,
+        severity="warning",
+        note=(
+            f"证据不足以判定为系统性问题：{good}/{n} 合格，置信上限 {upper:.3f} ≥ 阈值 {mostly} / "
+            f"not enough evidence of a systemic problem: {good} of {n} good, upper bound "
+            f"{upper:.3f} >= {mostly}"
+        ),
+    )
+
+
+def _validate(
+    database_path: str | Path, table: str, suite: gx.ExpectationSuite, sql: str, docs
+) -> list[ExpectationValidationResult]:
     row_ids = list(suite.meta.get("row_id_columns", []))
     context = ephemeral_context(docs)
     source = context.data_sources.add_duckdb_sqlalchemy(
@@ -147,8 +265,6 @@ def run_suite(
     )
     try:
         # a query asset, not a table asset: see "second gap" in gx_duckdb
-        # GX takes a query only if it starts with SELECT: a query with CTEs is wrapped
-        sql = f"select * from ({query}) as checked" if query else f"select * from {_quoted(table)}"
         asset = source.add_query_asset(name=table, query=sql)
         definition = context.validation_definitions.add(
             gx.ValidationDefinition(
@@ -174,7 +290,7 @@ def run_suite(
         source.get_execution_engine().close()
         source.get_engine().dispose()
     (validation,) = run.run_results.values()
-    return [_check_result(r) for r in validation.results]
+    return list(validation.results)
 
 
 def ephemeral_context(docs: RunDocs | None = None):
@@ -224,6 +340,8 @@ def describe(r: CheckResult) -> str:
         parts.append(f"unexpected {r.unexpected_count}")
     if r.problem:
         parts.append(f"problem: {r.problem}")
+    if r.note:
+        parts.append(r.note)
     if r.examples:
         parts.append(f"e.g. {r.examples[:3]}")
     return ", ".join(parts)

@@ -13,6 +13,7 @@ import json
 import math
 import os
 from collections.abc import Mapping
+from statistics import NormalDist
 from typing import Any
 
 import yaml
@@ -32,6 +33,14 @@ DEFAULTS: dict[str, Any] = {
     "parsed_min_share": 0.98,
     # of a file's rows, at most this share may be quarantined (unreadable lines)
     "quarantined_max_share": 0.01,
+    # ...and fewer quarantined lines than this in a file are reported, never blocking
+    "quarantined_min_rows": 3,
+    # a share below its threshold blocks only when this confident that the true share is
+    # (one-sided Wilson bound): 1 bad ID among 11 lines warns, a column of garbage blocks
+    "evidence_confidence": 0.95,
+    # a row count is compared with the previous one only from this many rows (fewer: a
+    # change says nothing about a volume collapse)
+    "row_count_min_baseline": 50,
     # terms the registries may speak of
     "term_year_min": 2010,
     "term_year_max": 2035,
@@ -78,6 +87,7 @@ def parameters(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         raw = env.get(f"EDUAID_QUALITY_{name.upper()}")
         if raw:
             values[name] = json.loads(raw)
+    values["evidence_z"] = NormalDist().inv_cdf(values["evidence_confidence"])
     values["program_codes"] = program_codes()
     values["stages"] = STAGES
     values["transitions"] = TRANSITIONS
@@ -92,17 +102,30 @@ def parameters(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         for half in ("spring", "autumn")
     ]
     values["dimension_term_codes"] = [*values["term_codes"], "unknown"]  # its unknown member
-    # without a previous load or publish to compare with: only "not empty"
-    values.setdefault("row_count_min", values["min_row_count"])
+    # without a previous load or publish to compare with, the comparison is not
+    # applicable (runner: meta.needs "history"); these bounds are then never judged
+    values.setdefault("row_count_min", 0)
     values.setdefault("row_count_max", None)
     return values
 
 
-def row_count_bounds(previous: int | None, tolerance: float) -> dict[str, int | None]:
-    """`row_count_min`/`row_count_max` around the previous row count (none: not empty)."""
+def row_count_bounds(
+    previous: int | None, tolerance: float, min_baseline: int
+) -> tuple[dict[str, int], str | None]:
+    """`row_count_min`/`row_count_max` around the previous row count, or why there is
+    nothing to compare with (then the row-count comparison is not applicable)."""
     if previous is None:
-        return {}
+        return {}, (
+            "没有上一次入库或发布可比（首次运行），不适用 / "
+            "no previous load or publish to compare with (a first run): not applicable"
+        )
+    if previous < min_baseline:
+        return {}, (
+            f"上一次只有 {previous} 行，少于 {min_baseline} 行，无法判断数据量骤降，不适用 / "
+            f"the previous count, {previous} rows, is below {min_baseline}: too few to judge "
+            "a change of volume, not applicable"
+        )
     return {
         "row_count_min": max(1, math.floor(previous * (1 - tolerance))),
         "row_count_max": math.ceil(previous * (1 + tolerance)),
-    }
+    }, None

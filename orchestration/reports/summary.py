@@ -105,25 +105,37 @@ def _checked(settings: Settings, run_id: str, recorded: dict[str, list[CheckResu
     gate = gate_of_run(settings, run_id)
     not_run = [name for name in gate if name not in recorded]
     results = [r for rs in recorded.values() for r in rs]
-    critical = [(name, r) for name, rs in recorded.items() for r in rs if r.blocks]
-    warnings = [
-        (name, r) for name, rs in recorded.items() for r in rs if not r.success and not r.blocks
-    ]
+    decided = {
+        d: [(name, r) for name, rs in recorded.items() for r in rs if r.decision == d]
+        for d in ("passed", "blocked", "warned", "not_applicable")
+    }
     lines = [
         "## 二、质量检查（Great Expectations）",
         "",
         f"已运行 {len(recorded)} 项检查、{len(results)} 条期望："
-        f"通过 {sum(r.success for r in results)} 条，"
-        f"严重失败 {len(critical)} 条，警告 {len(warnings)} 条"
+        f"通过 {len(decided['passed'])} 条，"
+        f"严重失败 {len(decided['blocked'])} 条，警告 {len(decided['warned'])} 条，"
+        f"不适用 {len(decided['not_applicable'])} 条"
         + (f"；{len(not_run)} 项检查未运行（上游已阻止或中断）" if not_run else "")
         + "。",
         "",
     ]
-    for title, failed in (("严重失败（阻止发布）", critical), ("警告（仅报告）", warnings)):
+    for title, failed in (
+        ("严重失败（阻止发布）", decided["blocked"]),
+        ("警告（仅报告，不阻止发布）", decided["warned"]),
+    ):
         if failed:
             lines.append(f"{title}：")
             lines += [f"- {name}：{describe(r)}" for name, r in failed]
             lines.append("")
+    not_applicable: dict[tuple[str, str], int] = {}
+    for name, r in decided["not_applicable"]:
+        key = (name, (r.note or "").split(" / ")[0])
+        not_applicable[key] = not_applicable.get(key, 0) + 1
+    if not_applicable:
+        lines.append("不适用（未判定，不是失败）：")
+        lines += [f"- {name}（{n} 条）：{why}" for (name, why), n in not_applicable.items()]
+        lines.append("")
     if not_run:
         lines += [f"未运行的检查：{'、'.join(not_run)}", ""]
     return lines

@@ -60,8 +60,8 @@ def test_parameters_are_substituted_everywhere_also_in_mostly(monkeypatch):
     (valid,) = [e for e in suite.expectations if getattr(e, "column", None) == "is_id_valid"]
     assert valid.mostly == 0.5
     suite = load_suite("stg_students__enrollments", parameters={"row_count_min": 7})
-    (rows,) = [e for e in suite.expectations if e.expectation_type == ROW_COUNT]
-    assert rows.min_value == 7
+    rows = [e for e in suite.expectations if e.expectation_type == ROW_COUNT]
+    assert [e.min_value for e in rows] == [1, 7]  # never empty; within the tolerance
 
 
 def test_a_missing_parameter_is_named(tmp_path):
@@ -85,7 +85,10 @@ def test_a_missing_parameter_is_named(tmp_path):
 
 
 def test_row_count_bounds_follow_the_tolerance():
-    assert row_count_bounds(None, 0.5) == {}
-    assert row_count_bounds(1000, 0.1) == {"row_count_min": 900, "row_count_max": 1100}
-    assert row_count_bounds(1, 0.5) == {"row_count_min": 1, "row_count_max": 2}
-    assert parameters()["row_count_min"] == 1 and parameters()["row_count_max"] is None
+    bounds, why = row_count_bounds(None, 0.5, 50)
+    assert bounds == {} and "no previous load or publish" in why and "首次运行" in why
+    bounds, why = row_count_bounds(49, 0.5, 50)
+    assert bounds == {} and "below 50" in why
+    assert row_count_bounds(1000, 0.1, 50) == ({"row_count_min": 900, "row_count_max": 1100}, None)
+    assert row_count_bounds(50, 0.5, 50) == ({"row_count_min": 25, "row_count_max": 75}, None)
+    assert parameters()["row_count_min"] == 0 and parameters()["row_count_max"] is None
