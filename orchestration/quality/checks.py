@@ -27,7 +27,8 @@ from orchestration.settings import get_settings
 def check_result(check: Check, results: list[CheckResult]) -> AssetCheckResult:
     failed = [r for r in results if not r.success]
     critical = [r for r in failed if r.blocks]
-    lines = [f"| {'✅' if r.success else '❌'} | {r.severity} | {describe(r)} |" for r in results]
+    icon = {"passed": "✅", "blocked": "❌", "warned": "⚠️", "not_applicable": "➖"}
+    lines = [f"| {icon[r.decision]} | {r.severity} | {describe(r)} |" for r in results]
     return AssetCheckResult(
         passed=not failed,
         severity=AssetCheckSeverity.ERROR if critical else AssetCheckSeverity.WARN,
@@ -40,6 +41,7 @@ def check_result(check: Check, results: list[CheckResult]) -> AssetCheckResult:
             "expectations": len(results),
             "failed_critical": len(critical),
             "failed_warning": len(failed) - len(critical),
+            "not_applicable": sum(not r.applicable for r in results),
             "results": MV.md("| | severity | expectation |\n|---|---|---|\n" + "\n".join(lines)),
         },
     )
