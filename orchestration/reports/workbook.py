@@ -5,8 +5,11 @@ severity order, types without findings included), then one sheet per finding typ
 every finding, real ID number and name included: the file is as restricted as audit.duckdb.
 
 What a reader sees is Chinese. ID numbers are text (18 digits do not survive as a number),
-and no cell is ever a formula: strings that Excel or another spreadsheet would evaluate are
-neutralised (`neutralise`), since names and evidence come from registries that anyone fills in.
+and no cell is ever a formula: every string is written as a text cell, and one that Excel or
+another spreadsheet would take for a formula (`looks_like_formula`: `=HYPERLINK(…)`, `+1+1`,
+`@SUM(A1)`) also carries the quote prefix, the cell style that Excel gives `'=…` typed in:
+shown and kept as the text it is, unchanged, even when someone edits the cell. Names and
+evidence come from registries that anyone fills in.
 The file is written beside the target under a temporary name and then `os.replace`d, so that
 a reader sees the previous workbook or the new one, never half of one.
 """
@@ -33,8 +36,8 @@ SUMMARY_SHEET = "汇总"
 SEVERITY_CN = {"critical": "严重", "high": "高", "medium": "中", "low": "低"}
 SEASON_CN = {"spring": "春季", "autumn": "秋季"}
 TERM_CODE = re.compile(r"(\d{4})-(spring|autumn)")
-# OWASP's CSV-injection triggers: a cell starting with one of these may be evaluated
 WORKBOOK = "audit_findings.xlsx"  # its name in <warehouse>/reports/
+# OWASP's CSV-injection triggers: a cell starting with one of these may be evaluated
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 SHEET_NAME_MAX = 31
@@ -93,14 +96,10 @@ FINDING_COLUMNS = ", ".join(Finding.__dataclass_fields__)
 # --- pure functions -----------------------------------------------------------------
 
 
-def neutralise(value):
-    """A string that a spreadsheet could take for a formula, made plain text by a leading "'".
-
-    Anything else (numbers, None, harmless strings) is returned unchanged.
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
+def looks_like_formula(value) -> bool:
+    """Whether a spreadsheet could take this string for a formula (when typed in, edited
+    or saved as CSV): it starts with one of FORMULA_TRIGGERS. Not a string: False."""
+    return isinstance(value, str) and value.startswith(FORMULA_TRIGGERS)
 
 
 def term_label(term_code: str | None) -> str | None:
@@ -297,54 +296,73 @@ def _write(
     return counts
 
 
+FORMATS = {
+    "plain": {},
+    "title": {"bold": True, "font_size": 14},
+    "header": {
+        "bold": True,
+        "bg_color": "#DDEBF7",
+        "border": 1,
+        "text_wrap": True,
+        "valign": "top",
+    },
+    "text": {"num_format": "@", "valign": "top"},
+    "wrapped": {"num_format": "@", "text_wrap": True, "valign": "top"},
+    "count": {"num_format": "0", "valign": "top"},
+    "amount": {"num_format": "#,##0.00", "valign": "top"},
+    "total_text": {"bold": True, "top": 1, "num_format": "@"},
+    "total_count": {"bold": True, "top": 1, "num_format": "0"},
+    "total_amount": {"bold": True, "top": 1, "num_format": "#,##0.00"},
+}
+QUOTED = ":quoted"  # the twin of a format with the quote prefix: "text:quoted"
+
+
 def _formats(workbook) -> dict:
-    return {
-        "title": workbook.add_format({"bold": True, "font_size": 14}),
-        "header": workbook.add_format(
-            {"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "top"}
-        ),
-        "text": workbook.add_format({"num_format": "@", "valign": "top"}),
-        "wrapped": workbook.add_format({"num_format": "@", "text_wrap": True, "valign": "top"}),
-        "count": workbook.add_format({"num_format": "0", "valign": "top"}),
-        "amount": workbook.add_format({"num_format": "#,##0.00", "valign": "top"}),
-        "total_text": workbook.add_format({"bold": True, "top": 1, "num_format": "@"}),
-        "total_count": workbook.add_format({"bold": True, "top": 1, "num_format": "0"}),
-        "total_amount": workbook.add_format({"bold": True, "top": 1, "num_format": "#,##0.00"}),
-    }
+    """Every format of FORMATS, and its quote-prefixed twin (for formula-looking text)."""
+    formats = {}
+    for name, properties in FORMATS.items():
+        formats[name] = workbook.add_format(properties)
+        formats[name + QUOTED] = workbook.add_format({**properties, "quote_prefix": True})
+    return formats
 
 
-def _put(sheet, row: int, col: int, value, fmt) -> None:
-    """One cell, by type: never write(), so that no string can become a formula or a link."""
+def _put(sheet, row: int, col: int, value, formats: dict, kind: str = "plain") -> None:
+    """One cell, by type: never write(), so that no string can become a formula or a link.
+
+    A string is a text cell as it is; one that looks like a formula gets the quote prefix
+    too, so that editing the cell in Excel keeps it text (its value stays unchanged)."""
     if value is None:
-        sheet.write_blank(row, col, None, fmt)
+        sheet.write_blank(row, col, None, formats[kind])
     elif isinstance(value, int | float | Decimal):
-        sheet.write_number(row, col, float(value), fmt)
+        sheet.write_number(row, col, float(value), formats[kind])
     else:
-        sheet.write_string(row, col, neutralise(str(value)), fmt)
+        text = str(value)
+        quoted = looks_like_formula(text)
+        sheet.write_string(row, col, text, formats[kind + QUOTED if quoted else kind])
 
 
 def _write_summary(sheet, formats, types, findings, generated_at: datetime) -> None:
     notes = [
-        ("学生资助问题线索汇总", formats["title"]),
-        ("说明：本工作簿所列均为问题线索，须逐条核实后方可定性，并非审计认定结论。", None),
-        (f"生成时间：{generated_at.astimezone(BEIJING):%Y-%m-%d %H:%M}（北京时间）", None),
+        ("学生资助问题线索汇总", "title"),
+        ("说明：本工作簿所列均为问题线索，须逐条核实后方可定性，并非审计认定结论。", "plain"),
+        (f"生成时间：{generated_at.astimezone(BEIJING):%Y-%m-%d %H:%M}（北京时间）", "plain"),
         (
             "合计行的涉及人数按人去重；涉及金额为各类线索金额之和（应助未助计应发未发的标准金额；"
             "同一笔发放可能涉及多类问题），仅供参考。",
-            None,
+            "plain",
         ),
     ]
-    for r, (text, fmt) in enumerate(notes):
-        _put(sheet, r, 0, text, fmt)
+    for r, (text, kind) in enumerate(notes):
+        _put(sheet, r, 0, text, formats, kind)
     header_row = len(notes) + 1
     for c, header in enumerate(SUMMARY_HEADERS):
-        _put(sheet, header_row, c, header, formats["header"])
+        _put(sheet, header_row, c, header, formats, "header")
     rows = summary_rows(types, findings)
     for r, values in enumerate(rows, start=header_row + 1):
         total = r == header_row + len(rows)
         kinds = ("text", "text", "text", "count", "count", "amount")
         for c, (value, kind) in enumerate(zip(values, kinds, strict=True)):
-            _put(sheet, r, c, value, formats[f"total_{kind}" if total else kind])
+            _put(sheet, r, c, value, formats, f"total_{kind}" if total else kind)
     for c, width in enumerate(column_widths(SUMMARY_HEADERS, rows)):
         sheet.set_column(c, c, width)
     sheet.freeze_panes(header_row + 1, 0)
@@ -352,16 +370,16 @@ def _write_summary(sheet, formats, types, findings, generated_at: datetime) -> N
 
 def _write_finding_sheet(sheet, formats, rows: list[tuple]) -> None:
     for c, header in enumerate(FINDING_HEADERS):
-        _put(sheet, 0, c, header, formats["header"])
+        _put(sheet, 0, c, header, formats, "header")
     for r, values in enumerate(rows, start=1):
         for c, value in enumerate(values):
             if c == AMOUNT_COLUMN:
-                fmt = formats["amount"]
+                kind = "amount"
             elif c in WRAPPED_COLUMNS:
-                fmt = formats["wrapped"]
+                kind = "wrapped"
             else:
-                fmt = formats["text"]
-            _put(sheet, r, c, value, fmt)
+                kind = "text"
+            _put(sheet, r, c, value, formats, kind)
     for c, width in enumerate(column_widths(FINDING_HEADERS, rows)):
         # ID numbers stay text when someone types into the column later
         fmt = formats["text"] if c == ID_COLUMN else None

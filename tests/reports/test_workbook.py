@@ -19,7 +19,7 @@ from orchestration.reports import workbook
 from orchestration.reports.workbook import (
     Finding,
     FindingType,
-    neutralise,
+    looks_like_formula,
     ordered_types,
     sheet_names,
     term_label,
@@ -180,7 +180,7 @@ def test_each_type_has_its_own_sheet_with_exactly_its_findings(book):
     paid_after_death = wb["死亡后仍发放"]
     assert rows(paid_after_death) == [
         HEADERS,
-        ("f1", "2019年秋季学期", ID_X, "'" + EVIL_NAME, "S2", "第二小学", "NONBOARD",
+        ("f1", "2019年秋季学期", ID_X, EVIL_NAME, "S2", "第二小学", "NONBOARD",
          "义务教育非寄宿生生活补助", 250, "严重", "该生于2019-11-01死亡，仍发放250.00元",
          "明细_第1批.csv 第7694行"),
     ]  # fmt: skip
@@ -195,9 +195,9 @@ def test_each_type_has_its_own_sheet_with_exactly_its_findings(book):
     ]
     assert duplicate[0] == (
         "f4", "2019年秋季学期", ID_P3, "王五", "S0", "中心学校", "HS_GRANT",
-        "普通高中国家助学金", 1000.5, "严重", "'" + AT_EVIDENCE, "明细_第1批.csv 第5行",
+        "普通高中国家助学金", 1000.5, "严重", AT_EVIDENCE, "明细_第1批.csv 第5行",
     )  # fmt: skip
-    assert duplicate[2][10] == "'" + PLUS_EVIDENCE
+    assert duplicate[2][10] == PLUS_EVIDENCE
     assert duplicate[2][11] == "明细_第1批.csv 第3行；明细_第2批.csv 第9行"
 
     # findings without a payment: no school, programme, amount or source line
@@ -237,25 +237,68 @@ def test_no_cell_is_a_formula(book):
         assert sheets and not any(b"<f>" in z.read(n) or b"<f " in z.read(n) for n in sheets)
 
 
+def test_formula_looking_text_is_kept_as_text_with_the_quote_prefix(book):
+    """The name and the evidence are what the registry holds, unchanged, in text cells; the
+    quote prefix (Excel's `'` typed before `=`) keeps them text when a person edits them."""
+    _, _, wb = book
+    name = wb["死亡后仍发放"]["D2"]
+    assert (name.value, name.data_type, name.quotePrefix) == (EVIL_NAME, "s", True)
+    evidence = wb["重复发放"]["K2"]  # f4's
+    assert (evidence.value, evidence.data_type, evidence.quotePrefix) == (AT_EVIDENCE, "s", True)
+    plain = wb["重复发放"]["D2"]  # 王五
+    assert (plain.value, plain.data_type, plain.quotePrefix) == ("王五", "s", False)
+
+
+@pytest.mark.parametrize(
+    # ("\r=1" too, but openpyxl reads a carriage return back as the escape _x000D_)
+    "name",
+    ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)", "=1+1", "\t=1"],
+)
+def test_no_formula_ever_reaches_the_workbook(name, tmp_path):
+    """Issue 12: a name such as =HYPERLINK(...) in a registry is written as a text cell, its
+    value unchanged, never as a formula."""
+    path = tmp_path / "audit.duckdb"
+    make_audit_db(path)
+    with duckdb.connect(str(path)) as con:
+        con.execute("update audit_finding set person_name = ?, evidence = ?", [name, name])
+    target = tmp_path / "问题线索.xlsx"
+    write_findings_workbook(path, target, generated_at=GENERATED_AT)
+    wb = openpyxl.load_workbook(target)
+    cells = [
+        c
+        for sheet in wb.worksheets[1:]
+        for row in sheet.iter_rows(min_row=2)
+        for c in (row[3], row[10])  # 姓名, 问题描述
+    ]
+    assert len(cells) == 2 * len(FINDINGS)
+    assert {(c.value, c.data_type, c.quotePrefix) for c in cells} == {(name, "s", True)}
+    with zipfile.ZipFile(target) as z:
+        assert not any(
+            b"<f>" in z.read(n) or b"<f " in z.read(n)
+            for n in z.namelist()
+            if n.startswith("xl/worksheets/")
+        )
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ('=HYPERLINK("http://x","y")', '\'=HYPERLINK("http://x","y")'),
-        ("+86 138", "'+86 138"),
-        ("-1+1", "'-1+1"),
-        ("@SUM(A1)", "'@SUM(A1)"),
-        ("\t=1", "'\t=1"),
-        ("\r=1", "'\r=1"),
-        ("李红", "李红"),
-        ("a=b", "a=b"),
-        ("", ""),
-        ("'already", "'already"),
-        (None, None),
-        (-5, -5),
+        ('=HYPERLINK("http://x","y")', True),
+        ("+86 138", True),
+        ("-1+1", True),
+        ("@SUM(A1)", True),
+        ("\t=1", True),
+        ("\r=1", True),
+        ("李红", False),
+        ("a=b", False),
+        ("", False),
+        ("'already", False),
+        (None, False),
+        (-5, False),
     ],
 )
-def test_neutralise(value, expected):
-    assert neutralise(value) == expected
+def test_looks_like_formula(value, expected):
+    assert looks_like_formula(value) is expected
 
 
 def test_sheet_names_are_valid_for_excel_and_unique():
