@@ -2,8 +2,10 @@
 
 Generates the demo county first when the landing folder is empty, so that a fresh
 clone shows something real, and a local pseudonym key when there is none; then
-materialises the Dagster assets in one run: the ingest, the quality checks of the
-inputs (asset checks), `dbt build`, the checks of the marts, and the publish step,
+executes the Dagster job `eduaid_pipeline` (the same job the UI, the landing sensor and
+the schedule run), in the project's Dagster instance so that the run is in the UI's
+history: the ingest, the quality checks of the inputs (asset checks), `dbt build`, the
+checks of the marts, and the publish step,
 which writes `<warehouse>/analytics.duckdb`, `audit.duckdb` and the auditors' workbook
 only when no critical expectation failed. Ends with the run summary (Chinese), also in
 `<warehouse>/reports/run_summary.md`. Exit status: 0 published, 2 blocked by the
@@ -16,10 +18,9 @@ import sys
 import time
 
 import duckdb
-from dagster import materialize
 
 from orchestration.dbt.keys import ensure_key
-from orchestration.ingest.assets import raw_assets
+from orchestration.lock import build_lock
 from orchestration.publish.publisher import gate_reasons
 from orchestration.quality.gate import reports_dir
 from orchestration.quality.history import BLOCKED, PUBLISHED, History
@@ -96,16 +97,18 @@ def main() -> int:
     if created:
         print(f"no pseudonym key: created a local one for the demo in {created} (never commit it)")
     # Imported here: loading the dbt assets parses the dbt project when needed.
-    from orchestration.dbt.assets import dbt_resource, eduaid_dbt
-    from orchestration.publish.assets import published_warehouse
-    from orchestration.quality.checks import quality_checks
+    from orchestration.definitions import defs
+    from orchestration.pipeline.definitions import PIPELINE
+    from orchestration.pipeline.instance import pipeline_instance
 
+    job = defs.resolve_job_def(PIPELINE)
     t0 = time.perf_counter()
-    result = materialize(
-        [*raw_assets, eduaid_dbt, *quality_checks, published_warehouse],
-        resources={"dbt": dbt_resource},
-        raise_on_error=False,
-    )
+    with build_lock(settings, None, "make run"):
+        result = job.execute_in_process(
+            instance=pipeline_instance(settings),
+            raise_on_error=False,
+            tags={"eduaid/started_by": "make run"},
+        )
     print(f"\nrun {result.run_id} finished in {time.perf_counter() - t0:.0f} s. Load manifest:\n")
     print(manifest_summary(settings))
     status = conclude(settings, result.run_id, result.success)

@@ -13,6 +13,11 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEEDS_DIR = REPO_ROOT / "seeds"
 KEEP_RUN_DOCS = 20
+SCHEDULE_CRON = "0 2 5 * *"  # monthly, on the 5th at 02:00: the exports of the month are in
+SCHEDULE_TIMEZONE = "Asia/Shanghai"
+SENSOR_INTERVAL_SECONDS = 30
+SETTLE_SECONDS = 10.0  # a file younger than this may still be being copied
+LOCK_WAIT_SECONDS = 1800.0
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,14 @@ class Settings:
     key_file: Path
     # Data Docs sites and GX stores of this many latest runs are kept under reports/
     keep_run_docs: int = KEEP_RUN_DOCS
+    # Dagster: run history (make ui, make run), the schedule, the landing sensor
+    dagster_home: Path = Path("warehouse/dagster_home")
+    schedule_cron: str = SCHEDULE_CRON
+    schedule_timezone: str = SCHEDULE_TIMEZONE
+    sensor_interval_seconds: int = SENSOR_INTERVAL_SECONDS
+    settle_seconds: float = SETTLE_SECONDS
+    # how long a run waits for another run's hold on the build database before failing
+    lock_wait_seconds: float = LOCK_WAIT_SECONDS
 
 
 def get_settings(env: dict[str, str] | None = None) -> Settings:
@@ -36,4 +49,12 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         truth=Path(env.get("EDUAID_TRUTH") or "data/truth"),
         key_file=Path(env.get("EDUAID_KEY_FILE") or warehouse.parent / ".eduaid_key"),
         keep_run_docs=int(env.get("EDUAID_KEEP_RUN_DOCS") or KEEP_RUN_DOCS),
+        dagster_home=Path(env.get("DAGSTER_HOME") or warehouse / "dagster_home"),
+        schedule_cron=env.get("EDUAID_SCHEDULE_CRON") or SCHEDULE_CRON,
+        schedule_timezone=env.get("EDUAID_SCHEDULE_TIMEZONE") or SCHEDULE_TIMEZONE,
+        sensor_interval_seconds=int(
+            env.get("EDUAID_SENSOR_INTERVAL_SECONDS") or SENSOR_INTERVAL_SECONDS
+        ),
+        settle_seconds=float(env.get("EDUAID_SETTLE_SECONDS") or SETTLE_SECONDS),
+        lock_wait_seconds=float(env.get("EDUAID_LOCK_WAIT_SECONDS") or LOCK_WAIT_SECONDS),
     )

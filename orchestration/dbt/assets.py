@@ -10,6 +10,8 @@ from pydantic import Field
 from orchestration.dbt.project import dbt_environment, dbt_executable, dbt_project, prepare
 from orchestration.ingest.assets import BUILD_DB_POOL, raw_asset_key
 from orchestration.ingest.reading import SOURCES
+from orchestration.lock import build_lock
+from orchestration.settings import get_settings
 
 RAW_SOURCE = "raw"  # the dbt source of the ingest's tables (models/staging/_raw__sources.yml)
 RAW_KEYS = [raw_asset_key(source) for source in SOURCES]
@@ -84,5 +86,5 @@ def eduaid_dbt(context: AssetExecutionContext, dbt: DbtCliResource, config: DbtB
     args = ["build", "--threads", "1"]
     if config.exclude:
         args += ["--exclude", config.exclude]
-    with dbt_environment():
+    with build_lock(get_settings(), context.run.run_id, "dbt build"), dbt_environment():
         yield from dbt.cli(args, context=context).stream()

@@ -3,6 +3,5 @@
 from dagster import Definitions
 
 from orchestration.ingest.assets import raw_assets
-from orchestration.ingest.sensors import landing_sensor, raw_ingest_job
 
-defs = Definitions(assets=raw_assets, jobs=[raw_ingest_job], sensors=[landing_sensor])
+defs = Definitions(assets=raw_assets)

@@ -1,14 +1,26 @@
 """One raw asset per source: every file of `<landing>/<source>/` into `raw.<source>`."""
 
-from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    Backoff,
+    MaterializeResult,
+    RetryPolicy,
+    asset,
+)
 from dagster import MetadataValue as MV
 
 from orchestration.ingest.loader import load_landing
 from orchestration.ingest.reading import SOURCES
+from orchestration.lock import build_lock
 from orchestration.settings import get_settings
 
 # One writer at a time on the DuckDB file; deployments may cap this pool at 1.
 BUILD_DB_POOL = "eduaid_build_db"
+# A transient failure (the build database held too long by another run, a file system
+# hiccup) is retried; a bad file never is: it is rejected with its reason, not raised.
+INGEST_RETRY = RetryPolicy(max_retries=2, delay=15, backoff=Backoff.EXPONENTIAL)
 
 
 def raw_asset_key(source: str) -> AssetKey:
@@ -22,6 +34,7 @@ def build_raw_asset(source: str) -> AssetsDefinition:
         group_name="raw",
         kinds={"duckdb", "python"},
         pool=BUILD_DB_POOL,
+        retry_policy=INGEST_RETRY,
         description=(
             f"Every file of <landing>/{source}/ loaded as text into raw.{source}, with lineage; "
             "files recorded in raw.load_manifest, unloadable rows in raw.quarantine."
@@ -29,7 +42,8 @@ def build_raw_asset(source: str) -> AssetsDefinition:
     )
     def _raw(context: AssetExecutionContext) -> MaterializeResult:
         settings = get_settings()
-        summary = load_landing(settings.landing, settings.build_db, sources=[source])
+        with build_lock(settings, context.run.run_id, f"the ingest of {source}"):
+            summary = load_landing(settings.landing, settings.build_db, sources=[source])
         rejected = summary.by_status("rejected")
         for result in rejected:
             context.log.warning(f"rejected {source}/{result.file_name}: {result.error}")

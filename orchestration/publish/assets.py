@@ -5,6 +5,7 @@ from dagster import MetadataValue as MV
 
 from orchestration.dbt.assets import eduaid_dbt
 from orchestration.ingest.assets import BUILD_DB_POOL
+from orchestration.lock import build_lock
 from orchestration.publish.publisher import PublishBlocked, PublishError
 from orchestration.publish.step import publish_run
 from orchestration.settings import get_settings
@@ -32,9 +33,10 @@ PUBLISHED_FROM = sorted(
 def published_warehouse(context: AssetExecutionContext) -> MaterializeResult:
     settings = get_settings()
     try:
-        published = publish_run(settings, context.run_id)
+        with build_lock(settings, context.run.run_id, "the publish step"):
+            published = publish_run(settings, context.run.run_id)
     except (PublishBlocked, PublishError) as blocked:
-        raise Failure(description=str(blocked)) from blocked
+        raise Failure(description=str(blocked), allow_retries=False) from blocked
     return MaterializeResult(
         metadata={
             "analytics": MV.path(str(published.analytics)),

@@ -9,6 +9,7 @@ workbook from the new audit.duckdb.
 
 from __future__ import annotations
 
+from orchestration.pipeline.fingerprint import ingested_fingerprint
 from orchestration.publish.publisher import PublishBlocked, PublishError, PublishResult, publish
 from orchestration.quality.gate import gate_of_run, reports_dir
 from orchestration.quality.history import BLOCKED, PUBLISHED, History
@@ -28,5 +29,5 @@ def publish_run(settings: Settings, run_id: str) -> PublishResult:
         history.finish(run_id, BLOCKED, [str(error)])
         raise
     write_findings_workbook(published.audit, reports_dir(settings) / WORKBOOK)
-    history.finish(run_id, PUBLISHED)
+    history.finish(run_id, PUBLISHED, landing_fingerprint=ingested_fingerprint(settings.build_db))
     return published

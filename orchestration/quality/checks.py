@@ -18,6 +18,7 @@ from dagster import (
 from dagster import MetadataValue as MV
 
 from orchestration.ingest.assets import BUILD_DB_POOL
+from orchestration.lock import build_lock
 from orchestration.quality.gate import run_check
 from orchestration.quality.runner import CheckResult, describe
 from orchestration.quality.suites import Check, discover
@@ -56,9 +57,9 @@ def build_check(check: Check) -> AssetChecksDefinition:
         pool=BUILD_DB_POOL,
     )
     def _check(context: AssetCheckExecutionContext) -> AssetCheckResult:
-        return check_result(
-            check, run_check(get_settings(), check, context.op_execution_context.run_id)
-        )
+        settings, run_id = get_settings(), context.op_execution_context.run_id
+        with build_lock(settings, run_id, f"the check {check.name}"):
+            return check_result(check, run_check(settings, check, run_id))
 
     return _check
 

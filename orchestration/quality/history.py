@@ -37,6 +37,7 @@ create table if not exists validation_run (
     outcome varchar,  -- published | blocked | null while running or when the run broke
     reasons varchar
 );
+alter table validation_run add column if not exists landing_fingerprint varchar;
 create table if not exists validation_result (
     run_id varchar,
     validated_at timestamp,
@@ -133,14 +134,31 @@ class History:
                     rows,
                 )
 
-    def finish(self, run_id: str, outcome: str, reasons: Sequence[str] = ()) -> None:
+    def finish(
+        self,
+        run_id: str,
+        outcome: str,
+        reasons: Sequence[str] = (),
+        landing_fingerprint: str | None = None,
+    ) -> None:
         self.start(run_id)
         with self._connect() as con:
             con.execute(
-                "update validation_run set finished_at = ?, outcome = ?, reasons = ? "
-                "where run_id = ?",
-                [_now(), outcome, "\n".join(reasons) or None, run_id],
+                "update validation_run set finished_at = ?, outcome = ?, reasons = ?, "
+                "landing_fingerprint = coalesce(?, landing_fingerprint) where run_id = ?",
+                [_now(), outcome, "\n".join(reasons) or None, landing_fingerprint, run_id],
             )
+
+    def last_published(self) -> tuple[str, str | None] | None:
+        """(run id, landing fingerprint) of the latest published run; None if none."""
+        if not self.path.exists():
+            return None
+        with self._connect() as con:
+            row = con.execute(
+                "select run_id, landing_fingerprint from validation_run "
+                f"where outcome = '{PUBLISHED}' order by finished_at desc limit 1"
+            ).fetchone()
+        return (row[0], row[1]) if row else None
 
     def runs(self) -> list[tuple[str, Any, str | None, str | None]]:
         """(run_id, started_at, outcome, reasons) of every run, newest first."""
