@@ -77,14 +77,14 @@ eduaid_pipeline = define_asset_job(
 def pipeline_reports(context: AssetExecutionContext) -> MaterializeResult:
     from orchestration.run import conclude  # the same ending as make run's
 
-    settings = get_settings()
-    conclude(settings, context.run.run_id, True)
-    outcome, _ = History(reports_dir(settings)).outcome(context.run.run_id)
-    docs = RunDocs(reports_dir(settings), context.run.run_id)
+    settings, run_id = get_settings(), context.run.run_id
+    conclude(settings, run_id, True)
+    outcome, _ = History(reports_dir(settings)).outcome(run_id)
+    docs = RunDocs(reports_dir(settings), run_id)
     return MaterializeResult(
         metadata={
             "outcome": outcome or "unknown",
-            "run_summary": MV.path(str(reports_dir(settings) / "runs" / f"{context.run.run_id}.md")),
+            "run_summary": MV.path(str(reports_dir(settings) / "runs" / f"{run_id}.md")),
             "data_docs": MV.url(docs.index.resolve().as_uri()),
             "reports_index": MV.path(str(reports_dir(settings) / "index.html")),
         }
