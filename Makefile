@@ -13,7 +13,7 @@ SCALE ?= 1
 SEED ?= 7
 BENCH_DIR ?= /tmp/eduaid-bench
 
-.PHONY: install run test lint generate bench bench-ingest bench-gate lock clean
+.PHONY: install browser run ui test lint generate bench bench-ingest bench-gate lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,15 @@ install: $(STAMP)
 ## run: generate demo data if the landing folder is empty, then run the pipeline
 run: install
 	$(BIN)/python -m orchestration.run
+
+## browser: Debian's Chromium for the UI test (as root; nothing when it is there)
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## ui: the Dagster UI and daemon on localhost (sensor, schedule, run history in DAGSTER_HOME)
+ui: install
+	$(BIN)/python -m orchestration.ui
 
 ## test: the whole test suite (what CI runs)
 test: install

@@ -36,9 +36,15 @@ def published_warehouse(context: AssetExecutionContext) -> MaterializeResult:
         with build_lock(settings, context.run.run_id, "the publish step"):
             published = publish_run(settings, context.run.run_id)
     except (PublishBlocked, PublishError) as blocked:
-        raise Failure(description=str(blocked), allow_retries=False) from blocked
+        raise Failure(
+            description=str(blocked),
+            metadata={"gate": "blocked", "data_docs": _data_docs(settings, context.run.run_id)},
+            allow_retries=False,
+        ) from blocked
     return MaterializeResult(
         metadata={
+            "gate": "passed",
+            "data_docs": _data_docs(settings, context.run.run_id),
             "analytics": MV.path(str(published.analytics)),
             "audit": MV.path(str(published.audit)),
             "tables": MV.json(published.tables),
@@ -46,3 +52,11 @@ def published_warehouse(context: AssetExecutionContext) -> MaterializeResult:
             "finding_payment_lines": published.payment_lines,
         }
     )
+
+
+def _data_docs(settings, run_id: str):
+    """The run's Great Expectations Data Docs site, where engineers look for the reasons."""
+    from orchestration.quality.gate import reports_dir
+    from orchestration.quality.runner import RunDocs
+
+    return MV.url(RunDocs(reports_dir(settings), run_id).index.resolve().as_uri())
