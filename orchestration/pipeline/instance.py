@@ -33,6 +33,11 @@ def ensure_dagster_home(settings: Settings) -> Path:
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text(DAGSTER_YAML, encoding="utf-8")
+    if not (home / "history" / "runs.db").exists():
+        # create the storage now, in one process: a daemon and its code server creating it
+        # at once race on its schema migrations ("more than one head present")
+        with DagsterInstance.from_config(str(home)) as instance:
+            instance.get_runs(limit=1)
     return home
 
 
