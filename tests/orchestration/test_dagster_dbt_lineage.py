@@ -71,3 +71,16 @@ def test_bookkeeping_sources_depend_on_all_raw_assets():
     spec = EduaidDbtTranslator().get_asset_spec(blob, fake["unique_id"], dbt_project)
     assert spec.key == AssetKey(["staging", "stg_fake__files"])
     assert {dep.asset_key for dep in spec.deps} == set(RAW_KEYS)
+
+
+def test_the_findings_union_is_exactly_the_seeds_finding_types():
+    import csv
+
+    from orchestration.settings import SEEDS_DIR
+
+    with (SEEDS_DIR / "finding_types.csv").open(encoding="utf-8") as f:
+        types = {r["finding_type"] for r in csv.DictReader(f)}
+    (node,) = [n for n in manifest()["nodes"].values() if n["name"] == "fct_audit_finding"]
+    models = {d.split(".")[-1] for d in node["depends_on"]["nodes"] if d.startswith("model.")}
+    expected = {f"int_finding_{t.lower()}" for t in types - {"OUT_OF_SCHOOL_CHILD"}}
+    assert models == expected | {"fct_out_of_school_child"}

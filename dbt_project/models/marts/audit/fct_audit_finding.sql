@@ -1,44 +1,22 @@
-{#- The finding models: every one has the same columns (finding_type,
-    term_code, person_nk, program_code, school_code, amount_yuan,
-    disbursement_keys, source_lines, evidence), so this is a plain union.
-
-    The optional ones are written elsewhere and may not exist yet. dbt orders
-    models by the refs it sees when it parses, before it knows which models
-    exist, so a model found only at run time (graph lookup) cannot be ordered
-    before this one. An optional model is therefore used once it exists in the
-    project AND this file declares it with a hint line at the top, e.g.
-        -- depends_on: {{ ref('int_finding_missed_eligible') }}
-    A model that exists but is not declared is left out with a warning. -#}
--- depends_on: {{ ref('int_finding_missed_eligible') }}
--- depends_on: {{ ref('int_finding_ineligible_recipient') }}
--- depends_on: {{ ref('fct_out_of_school_child') }}
+{#- One model per finding type of seeds/finding_types.csv, named by it:
+    int_finding_<finding_type in lower case>, each with the same columns
+    (finding_type, term_code, person_nk, program_code, school_code, amount_yuan,
+    disbursement_keys, source_lines, evidence), so this is a plain union; the out-of-
+    school children are their own mart (fct_out_of_school_child) and join it below.
+    dbt orders models by the refs it sees when it parses, before any seed is loaded,
+    so the list is written here; tests/orchestration/test_dagster_dbt_lineage.py
+    checks that it is exactly the seed's finding types. -#}
 {%- set finding_models = [
     'int_finding_paid_after_death',
     'int_finding_duplicate_payment',
     'int_finding_paid_not_enrolled',
+    'int_finding_ineligible_recipient',
     'int_finding_stage_mismatch',
+    'int_finding_missed_eligible',
     'int_finding_amount_mismatch',
     'int_finding_duplicate_enrollment',
     'int_finding_identity_conflict',
 ] -%}
-{%- set optional_finding_models = ['int_finding_missed_eligible', 'int_finding_ineligible_recipient'] -%}
-{%- set out_of_school_model = 'fct_out_of_school_child' -%}
-{%- set present = [] -%}
-{%- if execute -%}
-    {%- for node in graph.nodes.values() -%}
-        {%- if node.resource_type == 'model'
-            and node.name in optional_finding_models + [out_of_school_model] -%}
-            {%- if node.unique_id in model.depends_on.nodes -%}
-                {%- do present.append(node.name) -%}
-            {%- else -%}
-                {%- do exceptions.warn(
-                    "fct_audit_finding leaves out " ~ node.name ~ ": declare it at the top of "
-                    ~ "fct_audit_finding.sql with  -- depends_on: {{ ref('" ~ node.name ~ "') }}"
-                ) -%}
-            {%- endif -%}
-        {%- endif -%}
-    {%- endfor -%}
-{%- endif -%}
 -- One row per finding: finding type × term × person (a person counts once
 -- per finding type and term). Pseudonymous: person_key and a masked ID, never
 -- the real ID or name. The overlap rules of indicators.md are applied where
@@ -50,7 +28,7 @@ with
 
 findings as (
 
-    {% for name in finding_models + (optional_finding_models | select('in', present) | list) %}
+    {% for name in finding_models %}
         select
             finding_type,
             term_code,
@@ -81,23 +59,21 @@ keyed as (
         source_lines,
         evidence
     from findings
-    {%- if out_of_school_model in present %}
-        union all
-        select
-            'OUT_OF_SCHOOL_CHILD' as finding_type,
-            term_code,
-            person_key,
-            cast(null as varchar) as id_number_masked,
-            cast(null as varchar) as program_code,
-            cast(null as varchar) as school_code,
-            cast(null as decimal(12, 2)) as amount_yuan,
-            cast([] as varchar[]) as disbursement_keys,
-            cast(null as varchar) as source_lines,
-            '该儿童' || cast(age as varchar) || '岁，户籍在' || township || coalesce(village, '')
-            || '，未在学籍中在读，控辍保学台账亦无说明'
-            || case when is_hardship then '（家庭经济困难）' else '' end as evidence
-        from {{ ref(out_of_school_model) }}
-    {%- endif %}
+    union all
+    select
+        'OUT_OF_SCHOOL_CHILD' as finding_type,
+        term_code,
+        person_key,
+        cast(null as varchar) as id_number_masked,
+        cast(null as varchar) as program_code,
+        cast(null as varchar) as school_code,
+        cast(null as decimal(12, 2)) as amount_yuan,
+        cast([] as varchar[]) as disbursement_keys,
+        cast(null as varchar) as source_lines,
+        '该儿童' || cast(age as varchar) || '岁，户籍在' || township || coalesce(village, '')
+        || '，未在学籍中在读，控辍保学台账亦无说明'
+        || case when is_hardship then '（家庭经济困难）' else '' end as evidence
+    from {{ ref('fct_out_of_school_child') }}
 
 ),
 
