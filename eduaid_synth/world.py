@@ -9,8 +9,10 @@ county of ~70,000 children takes a second or two.
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -30,7 +32,16 @@ STATUS_CN = {
     DECEASED: "死亡",
 }
 
-STAGES = ("preschool", "primary", "junior", "senior", "vocational", "tertiary")
+
+def _stages() -> tuple[str, ...]:
+    """The stage codes in the order of seeds/stages.csv (the index is the stage number)."""
+    seed = Path(__file__).resolve().parent.parent / "seeds" / "stages.csv"
+    with seed.open(encoding="utf-8") as f:
+        rows = sorted(csv.DictReader(f), key=lambda r: int(r["stage_order"]))
+    return tuple(r["stage"] for r in rows)
+
+
+STAGES = _stages()
 NO_STAGE = -1
 PRE, PRI, JUN, SEN, VOC, TER = range(6)
 GRADE_LABELS = {

@@ -50,19 +50,6 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-# the contract's closed vocabularies (published_marts.md)
-STAGES = ["preschool", "primary", "junior", "senior", "vocational", "tertiary"]
-TRANSITIONS = [
-    "continued",
-    "graduated",
-    "transferred_out",
-    "suspended",
-    "dropped_out",
-    "deceased",
-    "returned",
-]
-
-
 def _seed_column(seed: str, column: str) -> list[str]:
     with (SEEDS_DIR / seed).open(encoding="utf-8") as f:
         return list(dict.fromkeys(row[column] for row in csv.DictReader(f)))
@@ -89,8 +76,9 @@ def parameters(env: Mapping[str, str] | None = None) -> dict[str, Any]:
             values[name] = json.loads(raw)
     values["evidence_z"] = NormalDist().inv_cdf(values["evidence_confidence"])
     values["program_codes"] = program_codes()
-    values["stages"] = STAGES
-    values["transitions"] = TRANSITIONS
+    # the contract's closed vocabularies (published_marts.md), the seeds dbt tests against
+    values["stages"] = _seed_column("stages.csv", "stage")
+    values["transitions"] = _seed_column("transitions.csv", "transition")
     values["finding_types"] = _seed_column("finding_types.csv", "finding_type")
     values["severities"] = _seed_column("finding_types.csv", "severity")
     dbt = dbt_vars()
