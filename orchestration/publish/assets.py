@@ -11,9 +11,9 @@ from orchestration.publish.step import publish_run
 from orchestration.settings import get_settings
 
 PUBLISHED_KEY = AssetKey(["warehouse", "published"])
-# every model the publish step copies or joins: the marts, and the people behind the keys
+# every model the publish step copies: the marts, and the restricted re-identified findings
 PUBLISHED_FROM = sorted(
-    (key for key in eduaid_dbt.keys if key.path[0] in ("marts", "intermediate", "staging")),
+    (key for key in eduaid_dbt.keys if key.path[0] in ("marts", "restricted")),
     key=lambda key: key.to_user_string(),
 )
 

@@ -7,10 +7,10 @@ over the old one, so that a reader sees the previous publish or the new one, nev
 
 - analytics.duckdb: every table of the build database's `marts` schema (pseudonymous:
   `person_key`, masked IDs), copied into schema `marts`.
-- audit.duckdb (restricted): `main.audit_finding`, every row of `marts.fct_audit_finding`
-  with the person's real `id_number` and `person_name` (from `intermediate.int_persons_unified`,
-  or for a child known only to the population register from the register's rows), and
-  `main.audit_finding_payment_line`, the findings' payment lines from `marts.fct_disbursement`.
+- audit.duckdb (restricted): `main.audit_finding` and `main.audit_finding_payment_line`,
+  the tables of the build database's `restricted` schema, which dbt builds
+  (`dbt_project/models/restricted/`: the findings re-identified, their payment lines).
+  The publisher only copies tables; it joins nothing.
 """
 
 from __future__ import annotations
@@ -136,92 +136,28 @@ def _copy_marts(con: duckdb.DuckDBPyConnection, build: str) -> dict[str, int]:
     return counts
 
 
-def _exists(con: duckdb.DuckDBPyConnection, build: str, schema: str, name: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from duckdb_tables() where database_name = ? and schema_name = ? "
-            "and table_name = ? ",
-            [build.strip('"'), schema, name],
-        ).fetchone()[0]
-        + con.execute(
-            "select count(*) from duckdb_views() where database_name = ? and schema_name = ? "
-            "and view_name = ?",
-            [build.strip('"'), schema, name],
-        ).fetchone()[0]
-    )
+RESTRICTED = ("audit_finding", "audit_finding_payment_line")  # dbt models/restricted/
 
 
 def _copy_audit(con: duckdb.DuckDBPyConnection, build: str) -> dict[str, int]:
-    required = [
-        ("marts", "fct_audit_finding"),
-        ("marts", "fct_disbursement"),
-        ("intermediate", "int_persons_unified"),
-    ]
-    missing = [f"{s}.{t}" for s, t in required if not _exists(con, build, s, t)]
+    """The restricted tables dbt built (schema `restricted`), copied as they are."""
+    have = {
+        r[0]
+        for r in con.execute(
+            "select table_name from duckdb_tables() where database_name = ? "
+            "and schema_name = 'restricted'",
+            [build.strip('"')],
+        ).fetchall()
+    }
+    missing = [f"restricted.{t}" for t in RESTRICTED if t not in have]
     if missing:
         raise PublishError(f"the build database lacks {', '.join(missing)}: nothing published")
-    if _exists(con, build, "intermediate", "int_population_residents_keyed") and _exists(
-        con, build, "staging", "stg_population__residents"
-    ):
-        # a child known only to the population register: its newest resident row
-        residents = f"""
-            select keyed.person_key,
-                   arg_max(stg.id_number, keyed.snapshot_on) as id_number,
-                   arg_max(stg.person_name, keyed.snapshot_on) as person_name
-            from {build}.intermediate.int_population_residents_keyed as keyed
-            join {build}.staging.stg_population__residents as stg
-                on keyed.resident_row_key = stg.resident_row_key
-            group by keyed.person_key
-        """
-    else:
-        residents = (
-            "select null::varchar as person_key, null::varchar as id_number,"
-            " null::varchar as person_name where false"
-        )
-    # school and programme names for the auditors' workbook (the finding carries codes only);
-    # a build without the dimensions (a hand-made one in tests) publishes null names
-    if _exists(con, build, "marts", "dim_school") and _exists(
-        con, build, "marts", "dim_aid_program"
-    ):
-        names = "schools.school_name, programs.program_name"
-        dims = f"""
-        left join {build}.marts.dim_school as schools
-            on finding.school_code = schools.school_code
-        left join {build}.marts.dim_aid_program as programs
-            on finding.program_code = programs.program_code"""
-    else:
-        names, dims = "null::varchar as school_name, null::varchar as program_name", ""
-    con.execute(f"""
-        create table out.main.audit_finding as
-        with residents as ({residents})
-        select finding.*,
-               coalesce(persons.id_number, persons.person_nk, residents.id_number) as id_number,
-               coalesce(persons.person_name, residents.person_name) as person_name,
-               {names}
-        from {build}.marts.fct_audit_finding as finding
-        left join {build}.intermediate.int_persons_unified as persons
-            on finding.person_key = persons.person_key
-        left join residents
-            on finding.person_key = residents.person_key
-            and persons.person_key is null{dims}
-        order by finding.finding_type, finding.term_code, finding.finding_key
-    """)
-    con.execute(f"""
-        create table out.main.audit_finding_payment_line as
-        with wanted as (
-            select distinct finding_key, unnest(disbursement_keys) as disbursement_key
-            from out.main.audit_finding
-        )
-        select wanted.finding_key, line.*
-        from wanted
-        join {build}.marts.fct_disbursement as line
-            on wanted.disbursement_key = line.disbursement_key
-        order by wanted.finding_key, line.disbursement_key
-    """)
-    return {
-        name: con.execute(f"select count(*) from out.main.{name}").fetchone()[0]
-        for name in ("audit_finding", "audit_finding_payment_line")
-    }
+    counts = {}
+    for name in RESTRICTED:
+        t = _ident(name)
+        con.execute(f"create table out.main.{t} as select * from {build}.restricted.{t}")
+        counts[name] = con.execute(f"select count(*) from out.main.{t}").fetchone()[0]
+    return counts
 
 
 def _ident(name: str) -> str:

@@ -125,6 +125,25 @@ def make_build_db(path):
         "  null, '适龄儿童失学辍学', null, 2, null)",
         [key(ID_DEAD), masked(ID_DEAD), key(ID_CHILD)],
     )
+    # what dbt's models/restricted/ builds from these (its unit test checks the joins)
+    con.execute("create schema restricted")
+    con.execute("""
+        create table restricted.audit_finding as
+        select *, null::varchar as id_number, null::varchar as person_name,
+            null::varchar as school_name, null::varchar as program_name
+        from marts.fct_audit_finding
+    """)
+    for finding, id_number in (("f1", ID_DEAD), ("f2", ID_CHILD)):
+        con.execute(
+            "update restricted.audit_finding set id_number = ?, person_name = ? "
+            "where finding_key = ?",
+            [id_number, NAMES[id_number], finding],
+        )
+    con.execute("""
+        create table restricted.audit_finding_payment_line as
+        select 'f1' as finding_key, * from marts.fct_disbursement
+        where disbursement_key in ('d2', 'd3')
+    """)
     con.close()
     return path
 
@@ -260,10 +279,10 @@ def test_a_build_that_cannot_be_published_leaves_the_previous_publish_whole(sett
     files = [settings.warehouse / "analytics.duckdb", settings.warehouse / "audit.duckdb"]
     before = [sha256(f) for f in files]
     with duckdb.connect(str(settings.build_db)) as con:
-        con.execute("drop table marts.fct_audit_finding")
+        con.execute("drop table restricted.audit_finding")
         con.execute("create table marts.rpt_new (x integer)")
 
-    with pytest.raises(PublishError, match=r"marts\.fct_audit_finding"):
+    with pytest.raises(PublishError, match=r"restricted\.audit_finding"):
         publish(settings, {"fct_disbursement": [passed()]})
 
     assert [sha256(f) for f in files] == before  # analytics.duckdb not replaced alone
