@@ -64,5 +64,5 @@ final as (
 
 )
 
-select * from final
+select * from final  -- noqa: AM04
 order by finding_type, term_code, finding_key

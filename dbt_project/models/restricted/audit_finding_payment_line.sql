@@ -34,5 +34,5 @@ final as (
 
 )
 
-select * from final  -- noqa: AM04  (every column of fct_disbursement)
+select * from final  -- noqa: AM04
 order by finding_key, disbursement_key

@@ -113,8 +113,12 @@ final as (
         disbursements.is_refund,
         enrollments.person_key is not null as is_listed_in_term,
         coalesce(enrollments.is_enrolled, false) as is_enrolled_in_term,
+        -- a line without a grade (年级 is not a required column) is not a university line
         coalesce(programs.is_university, false)
-        or disbursements.stage in (select university_stages.university_stage from university_stages) as is_university_line,
+        or coalesce(
+            disbursements.stage in (select university_stages.university_stage from university_stages),
+            false
+        ) as is_university_line,
         disbursements.paid_on,
         terms.start_on as term_start_on
     from disbursements
