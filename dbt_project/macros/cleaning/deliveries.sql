@@ -8,3 +8,30 @@
         order by _delivered_at desc, _file_name desc, _file_sha256 desc
     )
 {%- endmacro %}
+
+{#- The import CTEs of a snapshot source's staging model: `source`, its deliveries
+    ranked (delivery_rank above), and `newest_delivery`, the rows of the newest
+    delivery of each snapshot month: what every snapshot staging model cleans. -#}
+{% macro newest_delivery_ctes(source_name) -%}
+source as (
+
+    select * from {{ source('raw', source_name) }}
+
+),
+
+ranked_deliveries as (
+
+    select
+        *,
+        {{ eduaid.delivery_rank() }} as delivery_rank
+    from source
+
+),
+
+newest_delivery as (
+
+    select * from ranked_deliveries
+    where delivery_rank = 1
+
+)
+{%- endmacro %}

@@ -8,3 +8,11 @@
     _delivered_at as delivered_at,
     _loaded_at as loaded_at
 {%- endmacro %}
+
+{#- The same lineage passed on from a CTE (`relation`) that selected lineage_columns(). -#}
+{% macro lineage_of(relation) -%}
+    {%- for column in ['source_file', 'source_sheet', 'source_row', 'source_file_sha256',
+                       'delivered_at', 'loaded_at'] %}
+        {{ relation }}.{{ column }}{{ "," if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}

@@ -83,12 +83,7 @@ final as (
         cleaned.is_paid_on_parsed,
         {{ id_birth_on('cleaned.id_number') }} as birth_on_from_id,
         cleaned.paid_on,
-        cleaned.source_file,
-        cleaned.source_sheet,
-        cleaned.source_row,
-        cleaned.source_file_sha256,
-        cleaned.delivered_at,
-        cleaned.loaded_at
+        {{ lineage_of('cleaned') }}
     from cleaned
     left join program_aliases
         on cleaned.program_name = program_aliases.alias

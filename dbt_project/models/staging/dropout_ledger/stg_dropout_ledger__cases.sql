@@ -1,10 +1,6 @@
 with
 
-source as (
-
-    select * from {{ source('raw', 'dropout_ledger') }}
-
-),
+{{ newest_delivery_ctes('dropout_ledger') }},
 
 dispositions as (
 
@@ -29,22 +25,6 @@ case_types as (
 township_aliases as (
 
     select * from {{ ref('township_aliases') }}
-
-),
-
-ranked_deliveries as (
-
-    select
-        *,
-        {{ delivery_rank() }} as delivery_rank
-    from source
-
-),
-
-newest_delivery as (
-
-    select * from ranked_deliveries
-    where delivery_rank = 1
 
 ),
 
@@ -93,12 +73,7 @@ final as (
         cleaned.recorded_on,
         cleaned.closed_on,
         cleaned.snapshot_on,
-        cleaned.source_file,
-        cleaned.source_sheet,
-        cleaned.source_row,
-        cleaned.source_file_sha256,
-        cleaned.delivered_at,
-        cleaned.loaded_at
+        {{ lineage_of('cleaned') }}
     from cleaned
     left join dispositions
         on cleaned.disposition_text = dispositions.status_text

@@ -1,10 +1,6 @@
 with
 
-source as (
-
-    select * from {{ source('raw', 'households') }}
-
-),
+{{ newest_delivery_ctes('households') }},
 
 poverty_statuses as (
 
@@ -37,22 +33,6 @@ in_school_statuses as (
 township_aliases as (
 
     select * from {{ ref('township_aliases') }}
-
-),
-
-ranked_deliveries as (
-
-    select
-        *,
-        {{ delivery_rank() }} as delivery_rank
-    from source
-
-),
-
-newest_delivery as (
-
-    select * from ranked_deliveries
-    where delivery_rank = 1
 
 ),
 
@@ -115,12 +95,7 @@ final as (
         cleaned.monitoring_type is not null as is_monitored,
         {{ id_birth_on('cleaned.id_number') }} as birth_on_from_id,
         cleaned.snapshot_on,
-        cleaned.source_file,
-        cleaned.source_sheet,
-        cleaned.source_row,
-        cleaned.source_file_sha256,
-        cleaned.delivered_at,
-        cleaned.loaded_at
+        {{ lineage_of('cleaned') }}
     from cleaned
     left join township_aliases
         on cleaned.township_key = township_aliases.alias

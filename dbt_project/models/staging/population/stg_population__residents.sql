@@ -1,10 +1,6 @@
 with
 
-source as (
-
-    select * from {{ source('raw', 'population') }}
-
-),
+{{ newest_delivery_ctes('population') }},
 
 resident_statuses as (
 
@@ -19,22 +15,6 @@ resident_statuses as (
 township_aliases as (
 
     select * from {{ ref('township_aliases') }}
-
-),
-
-ranked_deliveries as (
-
-    select
-        *,
-        {{ delivery_rank() }} as delivery_rank
-    from source
-
-),
-
-newest_delivery as (
-
-    select * from ranked_deliveries
-    where delivery_rank = 1
 
 ),
 
@@ -81,12 +61,7 @@ final as (
         {{ id_birth_on('cleaned.id_number') }} as birth_on_from_id,
         cleaned.died_on,
         cleaned.snapshot_on,
-        cleaned.source_file,
-        cleaned.source_sheet,
-        cleaned.source_row,
-        cleaned.source_file_sha256,
-        cleaned.delivered_at,
-        cleaned.loaded_at
+        {{ lineage_of('cleaned') }}
     from cleaned
     left join resident_statuses
         on cleaned.resident_status_text = resident_statuses.status_text

@@ -1,10 +1,6 @@
 with
 
-source as (
-
-    select * from {{ source('raw', 'schools') }}
-
-),
+{{ newest_delivery_ctes('schools') }},
 
 school_statuses as (
 
@@ -19,22 +15,6 @@ school_statuses as (
 township_aliases as (
 
     select * from {{ ref('township_aliases') }}
-
-),
-
-ranked_deliveries as (
-
-    select
-        *,
-        {{ delivery_rank() }} as delivery_rank
-    from source
-
-),
-
-newest_delivery as (
-
-    select * from ranked_deliveries
-    where delivery_rank = 1
 
 ),
 
@@ -77,12 +57,7 @@ final as (
         cleaned.has_boarding,
         coalesce(school_statuses.status_code in ('merged', 'closed'), false) as is_closed,
         cleaned.snapshot_on,
-        cleaned.source_file,
-        cleaned.source_sheet,
-        cleaned.source_row,
-        cleaned.source_file_sha256,
-        cleaned.delivered_at,
-        cleaned.loaded_at
+        {{ lineage_of('cleaned') }}
     from cleaned
     left join school_statuses
         on cleaned.school_status_text = school_statuses.status_text

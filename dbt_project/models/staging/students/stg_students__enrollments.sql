@@ -1,10 +1,6 @@
 with
 
-source as (
-
-    select * from {{ source('raw', 'students') }}
-
-),
+{{ newest_delivery_ctes('students') }},
 
 grades as (
 
@@ -35,22 +31,6 @@ boarding_modes as (
 township_aliases as (
 
     select * from {{ ref('township_aliases') }}
-
-),
-
-ranked_deliveries as (
-
-    select
-        *,
-        {{ delivery_rank() }} as delivery_rank
-    from source
-
-),
-
-newest_delivery as (
-
-    select * from ranked_deliveries
-    where delivery_rank = 1
 
 ),
 
@@ -122,12 +102,7 @@ final as (
         {{ id_birth_on('cleaned.id_number') }} as birth_on_from_id,
         cleaned.enrolled_month_on,
         cleaned.snapshot_on,
-        cleaned.source_file,
-        cleaned.source_sheet,
-        cleaned.source_row,
-        cleaned.source_file_sha256,
-        cleaned.delivered_at,
-        cleaned.loaded_at
+        {{ lineage_of('cleaned') }}
     from cleaned
     left join grades
         on cleaned.grade = grades.grade_text
