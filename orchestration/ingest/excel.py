@@ -15,6 +15,13 @@ from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 from orchestration.ingest.reading import IngestError, normalise_header
 
 _INSTRUCTION_MARKERS = ("说明", "须知", "帮助", "readme", "instruction")
+# why a sheet is not data (Workbook.skipped), in Chinese
+SKIPPED_CN = {
+    "not a worksheet": "不是工作表",
+    "hidden": "隐藏的工作表",
+    "instructions": "说明页，不是数据",
+    "empty": "空工作表",
+}
 
 
 def is_instruction_sheet(name: str) -> bool:
@@ -35,11 +42,56 @@ class Workbook:
     skipped: list[tuple[str, str]]  # (sheet name, why it is not data)
 
 
+def unreadable(path: Path, file_name: str, exc: Exception) -> IngestError:
+    """Why a file named .xlsx/.xls is not a workbook, in words a county clerk can act on:
+    a web page (HTML, what many systems export as .xls), text (a CSV renamed), or else
+    a damaged or foreign file."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        head = b""
+    text = head.lstrip(b"\xef\xbb\xbf\xff\xfe\xfe\xff \t\r\n").replace(b"\x00", b"").lower()
+    if text.startswith(b"<") and any(tag in text for tag in (b"<html", b"<table", b"<!doctype")):
+        return IngestError(
+            f"{file_name}: not a readable Excel workbook: an HTML page (web page) named "
+            f"{Path(file_name).suffix}; open it in Excel and save it as .xlsx",
+            f"文件 {file_name} 不是 Excel 工作簿，而是以 {Path(file_name).suffix} 命名的网页"
+            "（HTML）文件：请用 Excel 打开后另存为 .xlsx 再重新提交",
+        )
+    if head and b"\x00" not in head:
+        try:
+            head.decode("utf-8")
+            is_text = True
+        except UnicodeDecodeError:
+            is_text = False
+        if is_text or _gbk_text(head):
+            return IngestError(
+                f"{file_name}: not a readable Excel workbook: plain text (a CSV file?) named "
+                f"{Path(file_name).suffix}",
+                f"文件 {file_name} 不是 Excel 工作簿，而是以 {Path(file_name).suffix} 命名的"
+                "文本文件（可能是 CSV）：请改用 .csv 扩展名，或在 Excel 中另存为 .xlsx",
+            )
+    return IngestError(
+        f"{file_name}: not a readable Excel workbook ({exc})",
+        f"文件 {file_name} 无法作为 Excel 工作簿读取：文件已损坏，或并非 Excel 文件",
+    )
+
+
+def _gbk_text(head: bytes) -> bool:
+    try:
+        head[:-1].decode("gb18030")  # the last byte may be half a character
+    except UnicodeDecodeError:
+        return False
+    controls = sum(head.count(bytes([b])) for b in range(32) if b not in (9, 10, 13))
+    return controls == 0
+
+
 def read_workbook(path: Path, file_name: str) -> Workbook:
     try:
         book = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types per format
-        raise IngestError(f"{file_name}: not a readable Excel workbook ({exc})") from exc
+        raise unreadable(path, file_name, exc) from exc
     sheets: list[SheetGrid] = []
     skipped: list[tuple[str, str]] = []
     try:
@@ -62,7 +114,7 @@ def read_workbook(path: Path, file_name: str) -> Workbook:
     except IngestError:
         raise
     except Exception as exc:
-        raise IngestError(f"{file_name}: not a readable Excel workbook ({exc})") from exc
+        raise unreadable(path, file_name, exc) from exc
     finally:
         book.close()
     return Workbook(sheets, skipped)

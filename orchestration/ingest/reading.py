@@ -384,17 +384,30 @@ class DecodedText:
 def check_text_file(data: bytes, file_name: str) -> None:
     """Reject what is not a text file: empty, a workbook named .csv, binary data."""
     if not data:
-        raise IngestError(f"{file_name}: empty file (0 bytes)")
+        raise IngestError(f"{file_name}: empty file (0 bytes)", f"文件 {file_name} 为空（0 字节）")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise IngestError(f"{file_name}: UTF-16 text; expected UTF-8 or GBK/GB18030")
+        raise IngestError(
+            f"{file_name}: UTF-16 text; expected UTF-8 or GBK/GB18030",
+            f"文件 {file_name} 是 UTF-16 编码的文本：请另存为 UTF-8 或 GBK（GB18030）编码的 CSV",
+        )
     if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise IngestError(f"{file_name}: an Excel workbook (or zip) named .csv, not CSV text")
+        raise IngestError(
+            f"{file_name}: an Excel workbook (or zip) named .csv, not CSV text",
+            f"文件 {file_name} 实为 Excel 工作簿（或压缩包），却以 .csv 命名："
+            "请改回 .xlsx/.xls 扩展名，或在 Excel 中另存为 CSV",
+        )
     head = data[:65536]
     if b"\x00" in head:
-        raise IngestError(f"{file_name}: contains NUL bytes: not a text file")
+        raise IngestError(
+            f"{file_name}: contains NUL bytes: not a text file",
+            f"文件 {file_name} 含有 NUL（空）字节，不是文本文件",
+        )
     controls = sum(head.count(bytes([b])) for b in range(32) if b not in (9, 10, 13))
     if controls > max(8, len(head) // 100):
-        raise IngestError(f"{file_name}: {controls} control characters: not a text file")
+        raise IngestError(
+            f"{file_name}: {controls} control characters: not a text file",
+            f"文件 {file_name} 含有 {controls} 个控制字符，不是文本文件",
+        )
 
 
 def decode_text(data: bytes, file_name: str) -> DecodedText:
@@ -430,7 +443,9 @@ def decode_text(data: bytes, file_name: str) -> DecodedText:
     if len(undecodable) * 2 > len(lines):
         raise IngestError(
             f"{file_name}: not decodable as UTF-8 or GBK/GB18030 "
-            f"({len(undecodable)} of {len(lines)} lines fail as {codec})"
+            f"({len(undecodable)} of {len(lines)} lines fail as {codec})",
+            f"文件 {file_name} 无法按 UTF-8 或 GBK/GB18030 解码"
+            f"（按 {codec} 解码，{len(lines)} 行中有 {len(undecodable)} 行出错）",
         )
     return DecodedText(encoding, lines, undecodable)
 
