@@ -12,10 +12,12 @@ from __future__ import annotations
 import html
 import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from orchestration.ingest.loader import SOURCE_NAMES_CN
 from orchestration.quality.gate import gate_of_run, reports_dir
 from orchestration.quality.history import PUBLISHED, History
 from orchestration.quality.runner import CheckResult, RunDocs, describe
@@ -23,14 +25,7 @@ from orchestration.reports.workbook import WORKBOOK, severity_label, term_label,
 from orchestration.settings import Settings
 
 SUMMARY = "run_summary.md"
-SOURCE_NAMES = {
-    "disbursements": "资助发放名单",
-    "dropout_ledger": "控辍保学台账",
-    "households": "建档立卡贫困人口",
-    "population": "户籍人口",
-    "schools": "学校名录",
-    "students": "学籍",
-}
+SOURCE_NAMES = SOURCE_NAMES_CN
 
 
 def write_run_summary(settings: Settings, run_id: str) -> Path:
@@ -59,6 +54,21 @@ def run_summary(settings: Settings, run_id: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Files listed by name per kind; more are counted (raw.load_manifest has them all).
+LISTED_FILES = 50
+QUARANTINE_EXAMPLES = 3
+QUARANTINE_NOTE = " 行已隔离（"  # the loader's warning that counts a file's quarantined rows
+# the loader's note that an instructions sheet was not read: the contract's rule, not a problem
+INSTRUCTIONS_SKIPPED = "已跳过：说明页"
+# The files in the landing folder now: those of each source's latest sighting (the files
+# the gate's load_manifest checks judge), so that a file removed since is not listed.
+_IN_LANDING = """
+    file_sha256 in (
+        select file_sha256 from raw.file_sightings as s
+        qualify last_seen_at = max(last_seen_at) over (partition by source)
+    )"""
+
+
 def _loaded(build_db: Path) -> list[str]:
     lines = ["## 一、数据接收", ""]
     if not Path(build_db).exists():
@@ -72,33 +82,125 @@ def _loaded(build_db: Path) -> list[str]:
                    count(*) filter (where is_total_reconciled = false)
             from raw.load_manifest group by source order by source
         """).fetchall()
-        rejected = con.execute("""
-            select source, file_name, error from raw.load_manifest
-            where status = 'rejected' order by source, file_name
-        """).fetchall()
-        quarantined = con.execute("""
-            select file_name, row_number, reason from raw.quarantine
-            order by file_name, row_number limit 20
-        """).fetchall()
+        files = file_problems(con)
     lines += [
         "| 数据来源 | 文件数 | 已入库文件 | 拒收文件 | 读取行数 | 入库行数 | 隔离行数 "
         "| 合计数不符文件 |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for source, files, loaded, rej, read, loaded_rows, quar, unrec in rows:
+    for source, n_files, loaded, rej, read, loaded_rows, quar, unrec in rows:
         name = SOURCE_NAMES.get(source, source)
         lines.append(
-            f"| {name}（{source}） | {files} | {loaded} | {rej} | {read:,} | {loaded_rows:,} "
+            f"| {name}（{source}） | {n_files} | {loaded} | {rej} | {read:,} | {loaded_rows:,} "
             f"| {quar:,} | {unrec} |"
         )
     lines.append("")
-    for source, file_name, error in rejected:
-        lines.append(f"- 拒收 {source}/{file_name}：{error}")
-    for file_name, row_number, reason in quarantined:
-        lines.append(f"- 隔离 {file_name} 第{row_number}行：{reason}")
-    if rejected or quarantined:
-        lines.append("")
+    rejected = [f for f in files if f.status == "rejected"]
+    flagged = [f for f in files if f.status != "rejected"]
+    if rejected:
+        lines += ["拒收的文件（整个文件未入库，须改正后重新提交）：", ""]
+        lines += [f"- 拒收 {f.where}：{_one_line(f.error)}" for f in rejected[:LISTED_FILES]]
+        lines += _more(len(rejected))
+    if flagged:
+        lines += [
+            "已入库但须核对的文件（合计数不符、有隔离行或有提示；隔离行连同原文保存在 "
+            "raw.quarantine）：",
+            "",
+        ]
+        for f in flagged[:LISTED_FILES]:
+            lines.append(f"- {f.where}：{f.counts()}")
+            # the count of quarantined rows is on the line above, their examples below
+            lines += [f"  - {_one_line(w)}" for w in f.warnings if QUARANTINE_NOTE not in w]
+            lines += [f"  - 隔离 第{row}行：{_one_line(reason)}" for row, reason in f.quarantined]
+        lines += _more(len(flagged))
     return lines
+
+
+@dataclass
+class FileProblem:
+    """A file in the landing folder that was rejected, or loaded with something to check."""
+
+    source: str
+    file_name: str
+    status: str
+    error: str | None
+    rows_read: int
+    rows_quarantined: int
+    is_total_reconciled: bool | None
+    warnings: list[str]
+    quarantined: list[tuple[int, str]]  # (row, reason) of the first quarantined rows
+
+    @property
+    def has_something_to_check(self) -> bool:
+        return bool(self.rows_quarantined or self.is_total_reconciled is False or self.warnings)
+
+    @property
+    def where(self) -> str:
+        return f"{SOURCE_NAMES.get(self.source, self.source)}/{self.file_name}"
+
+    def counts(self) -> str:
+        parts = [f"读取 {self.rows_read:,} 行"]
+        if self.rows_quarantined:
+            parts.append(f"隔离 {self.rows_quarantined:,} 行")
+        if self.is_total_reconciled is False:
+            parts.append("合计数不符")
+        return "，".join(parts)
+
+
+def file_problems(con: duckdb.DuckDBPyConnection) -> list[FileProblem]:
+    """Rejected files, then loaded files with quarantined rows, an unreconciled total or
+    warnings; of the landing folder now when the build database records sightings."""
+    has_sightings = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'raw' and table_name = 'file_sightings'"
+    ).fetchone()[0]
+    scope = f"and {_IN_LANDING}" if has_sightings else ""
+    rows = con.execute(f"""
+        select source, file_name, status, error, coalesce(rows_read, 0),
+               coalesce(rows_quarantined, 0), is_total_reconciled, warnings, file_sha256
+        from raw.load_manifest
+        where (status <> 'loaded' or rows_quarantined > 0 or is_total_reconciled = false
+               or warnings is not null)
+            {scope}
+        order by status = 'loaded', source, file_name
+    """).fetchall()
+    examples: dict[str, list[tuple[int, str]]] = {}
+    quarantined = [r[8] for r in rows if r[5]]
+    if quarantined:
+        for sha, row, reason in con.execute(
+            f"""select file_sha256, row_number, reason from raw.quarantine
+            where file_sha256 in (select unnest(?::varchar[]))
+            qualify row_number() over (partition by file_sha256 order by row_number)
+                <= {QUARANTINE_EXAMPLES}
+            order by file_sha256, row_number""",
+            [quarantined],
+        ).fetchall():
+            examples.setdefault(sha, []).append((row, reason))
+    problems = [
+        FileProblem(
+            source,
+            name,
+            status,
+            error,
+            read,
+            quar,
+            reconciled,
+            [w for w in (warnings or "").split("; ") if w and INSTRUCTIONS_SKIPPED not in w],
+            examples.get(sha, []),
+        )
+        for source, name, status, error, read, quar, reconciled, warnings, sha in rows
+    ]
+    return [p for p in problems if p.status != "loaded" or p.has_something_to_check]
+
+
+def _more(listed: int) -> list[str]:
+    if listed > LISTED_FILES:
+        return [f"- ……另有 {listed - LISTED_FILES} 个文件，见 raw.load_manifest", ""]
+    return [""]
+
+
+def _one_line(text: str | None) -> str:
+    return " ".join((text or "").split())
 
 
 def _checked(settings: Settings, run_id: str, recorded: dict[str, list[CheckResult]]) -> list[str]:
