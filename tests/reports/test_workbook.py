@@ -367,42 +367,28 @@ def test_a_write_failing_halfway_leaves_the_previous_workbook_untouched(
 
 
 def make_build_db(path):
-    """The least a build database needs for `_copy_audit`, with the two dimensions."""
+    """The least a build database needs to publish: a mart, and the restricted tables that
+    dbt's models/restricted/ builds (here the hand-made findings, a formula-looking name
+    among them)."""
+    make_audit_db(path)
     with duckdb.connect(str(path)) as con:
-        for schema in ("intermediate", "marts"):
+        for schema in ("marts", "restricted"):
             con.execute(f"create schema {schema}")
-        con.execute("""
-            create table intermediate.int_persons_unified
-                (person_nk varchar, person_key varchar, id_number varchar, person_name varchar)
-        """)
+        con.execute("create table restricted.audit_finding as select * from main.audit_finding")
         con.execute(
-            f"insert into intermediate.int_persons_unified values ('n', 'p1', '{ID_X}', '甲')"
+            "create table restricted.audit_finding_payment_line (finding_key varchar, "
+            "disbursement_key varchar)"
         )
-        con.execute("""
-            create table marts.fct_disbursement
-                (disbursement_key varchar, amount_yuan decimal(12, 2))
-        """)
-        con.execute("insert into marts.fct_disbursement values ('d1', 250)")
-        con.execute("""
-            create table marts.fct_audit_finding (finding_key varchar, finding_type varchar,
-                term_code varchar, person_key varchar, school_code varchar,
-                program_code varchar, disbursement_keys varchar[])
-        """)
-        con.execute("""
-            insert into marts.fct_audit_finding values
-                ('f1', 'PAID_AFTER_DEATH', '2019-autumn', 'p1', 'S1', 'NONBOARD', ['d1']),
-                ('f2', 'OUT_OF_SCHOOL_CHILD', '2019-autumn', 'p1', null, null, [])
-        """)
-        con.execute("create table marts.dim_school (school_code varchar, school_name varchar)")
-        con.execute("insert into marts.dim_school values ('S1', '第一小学'), ('S9', '别校')")
-        con.execute(
-            "create table marts.dim_aid_program (program_code varchar, program_name varchar)"
-        )
-        con.execute("insert into marts.dim_aid_program values ('NONBOARD', '非寄宿生生活补助')")
+        con.execute("insert into restricted.audit_finding_payment_line values ('f1', 'f1-d')")
+        con.execute("create table marts.fct_audit_finding as select finding_key, finding_type, "
+                    "term_code, person_key from main.audit_finding")  # fmt: skip
+        con.execute("drop table main.audit_finding")
     return path
 
 
-def test_the_published_audit_finding_carries_school_and_programme_names(tmp_path):
+def test_the_published_audit_database_makes_the_workbook_with_names_as_text(tmp_path):
+    """From the build database through the publisher to the workbook: the registry's name
+    `=HYPERLINK(...)` arrives as it was, a text cell, never a formula."""
     warehouse = tmp_path / "warehouse"
     warehouse.mkdir()
     make_build_db(warehouse / "build.duckdb")
@@ -411,11 +397,9 @@ def test_the_published_audit_finding_carries_school_and_programme_names(tmp_path
         "expect_column_values_to_not_be_null", "x", "critical", True, unexpected_count=0
     )
 
-    publish(settings, {"fct_disbursement": [passed]})
+    published = publish(settings, {"fct_disbursement": [passed]})
+    counts = write_findings_workbook(published.audit, tmp_path / "book.xlsx")
 
-    with duckdb.connect(str(warehouse / "audit.duckdb"), read_only=True) as con:
-        found = con.execute(
-            "select finding_key, school_name, program_name, id_number from audit_finding"
-            " order by finding_key"
-        ).fetchall()
-    assert found == [("f1", "第一小学", "非寄宿生生活补助", ID_X), ("f2", None, None, ID_X)]
+    assert counts["PAID_AFTER_DEATH"] == 1
+    cell = openpyxl.load_workbook(tmp_path / "book.xlsx")["死亡后仍发放"]["D2"]
+    assert (cell.value, cell.data_type, cell.quotePrefix) == (EVIL_NAME, "s", True)
