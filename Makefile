@@ -13,7 +13,7 @@ SCALE ?= 1
 SEED ?= 7
 BENCH_DIR ?= /tmp/eduaid-bench
 
-.PHONY: install browser run ui test lint generate bench bench-ingest bench-gate lock clean
+.PHONY: install browser run ui test lint generate bench bench-ingest bench-gate bench-pipeline lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,10 @@ bench-ingest: install
 ## bench-gate: seconds of each quality check on the build database (prints figures)
 bench-gate: install
 	$(BIN)/python -m orchestration.quality.bench
+
+## bench-pipeline: the whole pipeline at SCALE, seconds and peak memory per stage (prints figures)
+bench-pipeline: install
+	$(BIN)/python -m orchestration.pipeline.bench --scale $(SCALE) --seed $(SEED) --dir $(BENCH_DIR)
 
 lock:
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^eduaid' > requirements.lock

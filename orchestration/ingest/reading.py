@@ -363,10 +363,21 @@ def _row_amount(cells: Sequence[object], amount_index: int) -> Decimal | None:
     return None
 
 
+_LABEL_PREFIX = re.compile(r"^[\u4e00-\u9fff]{0,12}[合总小]计[:：]?")
+
+
 def _row_count(cells: Sequence[object]) -> int | None:
+    """The count a totals row states: in a cell after its label, or in the label's own
+    cell (`合计：3条`)."""
     values = [parse_count(c) for c in cells[1:]]
     found = [v for v in values if v is not None]
-    return found[0] if found else None
+    if found:
+        return found[0]
+    for cell in cells:
+        rest = _LABEL_PREFIX.sub("", normalise_header(cell), count=1)
+        if rest != normalise_header(cell) and parse_count(rest) is not None:
+            return parse_count(rest)
+    return None
 
 
 # --------------------------------------------------------------------------- text
