@@ -374,9 +374,11 @@ def _row_count(cells: Sequence[object]) -> int | None:
     if found:
         return found[0]
     for cell in cells:
-        rest = _LABEL_PREFIX.sub("", normalise_header(cell), count=1)
-        if rest != normalise_header(cell) and parse_count(rest) is not None:
-            return parse_count(rest)
+        text = normalise_header(cell)
+        rest = _LABEL_PREFIX.sub("", text, count=1)
+        count = parse_count(rest) if rest != text else None
+        if count is not None:
+            return count
     return None
 
 

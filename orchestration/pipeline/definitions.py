@@ -15,6 +15,7 @@ Both skip when the landing folder holds exactly what the last published run inge
 every run that failed (the `warehouse/reports` asset does it after a published one).
 """
 
+import json
 import time
 
 from dagster import (
@@ -132,8 +133,6 @@ _settings = get_settings()  # the intervals and the cron are fixed when the code
     description="Watches <landing>/<source>/ and runs eduaid_pipeline once per new file content.",
 )
 def landing_sensor(context: SensorEvaluationContext):
-    import json
-
     settings = get_settings()
     known = json.loads(context.cursor).get("files", {}) if context.cursor else {}
     files = scan_landing(settings.landing, known, time.time(), settings.settle_seconds)

@@ -118,22 +118,32 @@ def _build(build_db: Path, target: Path, fill) -> tuple[Path, dict[str, int]]:
     return tmp, counts
 
 
-def _copy_marts(con: duckdb.DuckDBPyConnection, build: str) -> dict[str, int]:
-    names = [
+def _tables(con: duckdb.DuckDBPyConnection, build: str, schema: str) -> list[str]:
+    return [
         r[0]
         for r in con.execute(
             "select table_name from duckdb_tables() where database_name = ? "
-            "and schema_name = 'marts' order by table_name",
-            [build.strip('"')],
+            "and schema_name = ? order by table_name",
+            [build.strip('"'), schema],
         ).fetchall()
     ]
-    con.execute("create schema out.marts")
+
+
+def _copy(
+    con: duckdb.DuckDBPyConnection, build: str, schema: str, names: Sequence[str], target: str
+) -> dict[str, int]:
+    """Copy `build.<schema>.<name>` to `out.<target>.<name>`; the rows copied per table."""
     counts = {}
     for name in names:
         t = _ident(name)
-        con.execute(f"create table out.marts.{t} as select * from {build}.marts.{t}")
-        counts[name] = con.execute(f"select count(*) from out.marts.{t}").fetchone()[0]
+        con.execute(f"create table out.{target}.{t} as select * from {build}.{schema}.{t}")
+        counts[name] = con.execute(f"select count(*) from out.{target}.{t}").fetchone()[0]
     return counts
+
+
+def _copy_marts(con: duckdb.DuckDBPyConnection, build: str) -> dict[str, int]:
+    con.execute("create schema out.marts")
+    return _copy(con, build, "marts", _tables(con, build, "marts"), "marts")
 
 
 RESTRICTED = ("audit_finding", "audit_finding_payment_line")  # dbt models/restricted/
@@ -141,23 +151,11 @@ RESTRICTED = ("audit_finding", "audit_finding_payment_line")  # dbt models/restr
 
 def _copy_audit(con: duckdb.DuckDBPyConnection, build: str) -> dict[str, int]:
     """The restricted tables dbt built (schema `restricted`), copied as they are."""
-    have = {
-        r[0]
-        for r in con.execute(
-            "select table_name from duckdb_tables() where database_name = ? "
-            "and schema_name = 'restricted'",
-            [build.strip('"')],
-        ).fetchall()
-    }
+    have = set(_tables(con, build, "restricted"))
     missing = [f"restricted.{t}" for t in RESTRICTED if t not in have]
     if missing:
         raise PublishError(f"the build database lacks {', '.join(missing)}: nothing published")
-    counts = {}
-    for name in RESTRICTED:
-        t = _ident(name)
-        con.execute(f"create table out.main.{t} as select * from {build}.restricted.{t}")
-        counts[name] = con.execute(f"select count(*) from out.main.{t}").fetchone()[0]
-    return counts
+    return _copy(con, build, "restricted", RESTRICTED, "main")
 
 
 def _ident(name: str) -> str:

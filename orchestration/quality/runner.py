@@ -370,7 +370,7 @@ def _check_result(r: ExpectationValidationResult) -> CheckResult:
     return CheckResult(
         expectation=config.type,
         column=config.kwargs.get("column"),
-        severity=getattr(config.severity, "value", config.severity),
+        severity=_severity(config),
         success=bool(r.success) and problem is None,
         observed_value=observed,
         unexpected_count=unexpected,
