@@ -1078,9 +1078,11 @@ def _overlong_rows(
     return found
 
 
-def looks_like_formula(text: str | None) -> bool:
+def reads_as_formula(text: str | None) -> bool:
     """A cell a spreadsheet would evaluate: `=…`, `@…`, or `+`/`-` followed by something
-    that is not a number (a refund `-625` or a phone number `+86 138…` is not a formula)."""
+    that is not a number (a refund `-625` or a phone number `+86 138…` is not a formula).
+    Worth a warning at ingest; the auditors' workbook is stricter on purpose and
+    quote-prefixes every text that merely starts like one (reports.workbook)."""
     if text is None or len(text) < 2 or not text.startswith(FORMULA_STARTS):
         return False
     if text[0] in "=@":
@@ -1112,7 +1114,7 @@ def _formula_notes(
         for row in rows
         if int(row[0]) not in skip
         for i, value in enumerate(row[1:])
-        if looks_like_formula(value)
+        if reads_as_formula(value)
     ]
     if not cells:
         return []
