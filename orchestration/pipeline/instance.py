@@ -24,6 +24,8 @@ concurrency:
     default_limit: 1
 telemetry:
   enabled: false
+nux:
+  enabled: false   # no "join the community" dialog over the UI
 """
 
 
