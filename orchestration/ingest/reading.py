@@ -430,14 +430,13 @@ def decode_text(data: bytes, file_name: str) -> DecodedText:
     returned as undecodable (quarantined by the loader). A file of which less than
     half of the lines decode is rejected whole.
     """
-    check_text_file(data, file_name)
+    whole = decode_whole(data, file_name)
+    if whole is not None:
+        encoding, text = whole
+        return DecodedText(encoding, split_lines(text), {})
     encoding = "utf-8"
     if data.startswith(UTF8_BOM):
         encoding, data = "utf-8-sig", data[len(UTF8_BOM) :]
-    try:
-        return DecodedText(encoding, split_lines(data.decode("utf-8")), {})
-    except UnicodeDecodeError:
-        pass
     raw_lines = split_lines_bytes(data)
     if encoding == "utf-8" and not _mostly_utf8(raw_lines):
         try:
@@ -461,6 +460,25 @@ def decode_text(data: bytes, file_name: str) -> DecodedText:
             f"（按 {codec} 解码，{len(lines)} 行中有 {len(undecodable)} 行出错）",
         )
     return DecodedText(encoding, lines, undecodable)
+
+
+def decode_whole(data: bytes, file_name: str) -> tuple[str, str] | None:
+    """(encoding, text) when every byte of the file decodes, as UTF-8 (with or without
+    BOM) or else as GB18030; None when some lines do not (decode_text finds them)."""
+    check_text_file(data, file_name)
+    encoding = "utf-8"
+    if data.startswith(UTF8_BOM):
+        encoding, data = "utf-8-sig", data[len(UTF8_BOM) :]
+    try:
+        return encoding, data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if encoding == "utf-8" and not _mostly_utf8(split_lines_bytes(data[:1_000_000])):
+        try:
+            return "gb18030", data.decode("gb18030")
+        except UnicodeDecodeError:
+            pass
+    return None
 
 
 def _mostly_utf8(raw_lines: list[bytes]) -> bool:
