@@ -51,7 +51,7 @@ def test_copy_dropped_with_the_original_keeps_the_name_delivered_first(warehouse
     assert names == [("学校名录_202009.csv",)]
 
 
-def test_correction_keeps_both_versions_and_the_newest_is_current(samples_warehouse):
+def test_correction_keeps_both_versions(samples_warehouse):
     samples_warehouse.load()
     original = (SAMPLES / "schools" / "学校名录_202009.csv").read_text("utf-8-sig")
     corrected = original.replace("撤并", "正常")
@@ -65,17 +65,7 @@ def test_correction_keeps_both_versions_and_the_newest_is_current(samples_wareho
     )
     assert versions == [("学校名录_202009.csv", 5), ("学校名录_202009_更正.csv", 5)]
     assert samples_warehouse.one("select count(*) from raw.schools") == 10
-    current = samples_warehouse.one(
-        "select file_name from raw.current_files where source = 'schools'"
-    )
-    assert current == "学校名录_202009_更正.csv"
-    # each disbursement file is its own batch: all are current
-    assert (
-        samples_warehouse.one(
-            "select count(*) from raw.current_files where source = 'disbursements'"
-        )
-        == 1
-    )
+    # which of the two is current is decided once, in dbt (delivery_rank; tests/dbt/test_staging)
 
 
 def test_rows_read_equal_loaded_plus_quarantined(samples_warehouse):
