@@ -1,13 +1,20 @@
 """dbt models, seeds and tests as Dagster assets, downstream of the raw assets."""
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from dagster import AssetDep, AssetExecutionContext, AssetKey, AssetSpec, Config
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 from pydantic import Field
 
-from orchestration.dbt.project import dbt_environment, dbt_executable, dbt_project, prepare
+from orchestration.dbt.project import (
+    dbt_environment,
+    dbt_executable,
+    dbt_project,
+    prepare,
+    project_fingerprint,
+)
 from orchestration.ingest.assets import BUILD_DB_POOL, raw_asset_key
 from orchestration.ingest.reading import SOURCES
 from orchestration.lock import build_lock
@@ -69,6 +76,30 @@ class DbtBuildConfig(Config):
         default="",
         description="dbt selection left out of the build, e.g. `test_type:unit` or `marts`",
     )
+    full_refresh: bool = Field(
+        default=False,
+        description="rebuild the incremental (staging) models in full even when neither the "
+        "dbt project nor a seed has changed since the last build",
+    )
+
+
+def build_mode(build_db: Path, fingerprint: str, forced: bool = False) -> tuple[bool, str]:
+    """(full refresh?, why). Staging is incremental: a run parses only the file versions
+    that are new. That holds while the code and reference data that staged the older
+    rows are the same: the fingerprint of the dbt project at the last good build is kept
+    beside the build database, and any difference rebuilds everything."""
+    stamp = fingerprint_file(build_db)
+    if forced:
+        return True, "full refresh asked for"
+    if not stamp.exists():
+        return True, "full refresh: no build recorded for this database"
+    if stamp.read_text(encoding="utf-8").strip() != fingerprint:
+        return True, "full refresh: the dbt project or a seed changed since the last build"
+    return False, "incremental: staging parses only the file versions that are new"
+
+
+def fingerprint_file(build_db: Path) -> Path:
+    return build_db.with_name(build_db.name + ".dbt-project.sha256")
 
 
 dbt_resource = DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
@@ -83,8 +114,14 @@ dbt_resource = DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_execut
 )
 def eduaid_dbt(context: AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
     """`dbt build` (seeds, models, tests) of the selected nodes, one thread (one writer)."""
-    args = ["build", "--threads", "1"]
+    settings = get_settings()
+    fingerprint = project_fingerprint()
+    full, why = build_mode(settings.build_db, fingerprint, config.full_refresh)
+    context.log.info(f"dbt build, {why}")
+    args = ["build", "--threads", "1", *(["--full-refresh"] if full else [])]
     if config.exclude:
         args += ["--exclude", config.exclude]
-    with build_lock(get_settings(), context.run.run_id, "dbt build"), dbt_environment():
+    with build_lock(settings, context.run.run_id, "dbt build"), dbt_environment():
         yield from dbt.cli(args, context=context).stream()
+        # only after a build that raised nothing: a failed one is rebuilt in full next time
+        fingerprint_file(settings.build_db).write_text(fingerprint, encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -61,6 +62,16 @@ def _inputs(project: DbtProject) -> list[Path]:
     files = [project.project_dir / "dbt_project.yml", project.profiles_dir / "profiles.yml"]
     files += [p for folder in [*folders, SEEDS_DIR] if folder.exists() for p in folder.rglob("*")]
     return [p for p in files if p.is_file()]
+
+
+def project_fingerprint(project: DbtProject = dbt_project) -> str:
+    """The hash of everything dbt builds from (models, macros, tests, seeds, project and
+    profile files): when it changes, incremental models are rebuilt in full."""
+    digest = hashlib.sha256()
+    for path in sorted(_inputs(project)):
+        digest.update(str(path.relative_to(REPO_ROOT)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 def manifest_is_stale(project: DbtProject = dbt_project) -> bool:

@@ -11,7 +11,9 @@
 
 {#- The import CTEs of a snapshot source's staging model: `source`, its deliveries
     ranked (delivery_rank above), and `newest_delivery`, the rows of the newest
-    delivery of each snapshot month: what every snapshot staging model cleans. -#}
+    delivery of each snapshot month: what every snapshot staging model cleans.
+    Incremental (unique key snapshot_on): only the months whose newest delivery is
+    not yet in the model. -#}
 {% macro newest_delivery_ctes(source_name) -%}
 source as (
 
@@ -31,7 +33,18 @@ ranked_deliveries as (
 newest_delivery as (
 
     select * from ranked_deliveries
-    where delivery_rank = 1
+    where
+        delivery_rank = 1
+        {%- if is_incremental() %}
+        -- a new run stages only the months whose newest delivery is not staged yet;
+        -- delete+insert on snapshot_on then replaces that month's older delivery
+        and not exists (
+            select 1 from {{ this }} as staged
+            where
+                staged.snapshot_on = ranked_deliveries._snapshot_month
+                and staged.source_file_sha256 = ranked_deliveries._file_sha256
+        )
+        {%- endif %}
 
 )
 {%- endmacro %}

@@ -1,10 +1,17 @@
 -- Every payment line is kept, duplicates included: a line paid twice is an
 -- audit finding downstream, never silently removed.
+-- Incremental: each payment list is its own batch, so a new run stages only the
+-- file versions not staged yet.
+{{ config(unique_key='source_file_sha256') }}
+
 with
 
 source as (
 
     select * from {{ source('raw', 'disbursements') }}
+    {%- if is_incremental() %}
+    where _file_sha256 not in (select staged.source_file_sha256 from {{ this }} as staged)
+    {%- endif %}
 
 ),
 

@@ -1,3 +1,5 @@
+{{ config(unique_key='snapshot_on') }}
+
 with
 
 {{ newest_delivery_ctes('students') }},
