@@ -38,6 +38,7 @@ from orchestration.ingest.reading import (
     HEADER_SCAN_ROWS,
     SNAPSHOT_SOURCES,
     SOURCES,
+    TRAILER_HINT_NEEDLES,
     TRAILER_HINT_PATTERN,
     ColumnMap,
     IngestError,
@@ -1034,9 +1035,10 @@ def _finish_sheet(
     first = f"concat_ws(chr(31), {', '.join(fields[:3])})"
     # Blank, totals and sign-off rows are sparse or name a total in their first cells;
     # these few candidates are fetched and Python decides (reading.row_kind).
+    needles = " or ".join(f"contains({first}, '{n}')" for n in TRAILER_HINT_NEEDLES)
     candidates = con.execute(
-        f"select __row, {', '.join(fields)} from stage "
-        f"where {filled} <= {max(3, width // 2)} or regexp_matches({first}, ?)",
+        f"select __row, {', '.join(fields)} from stage where {filled} <= {max(3, width // 2)} "
+        f"or (({needles}) and regexp_matches({first}, ?))",
         [TRAILER_HINT_PATTERN],
     ).fetchall()
     excluded = []
@@ -1195,8 +1197,8 @@ def _formula_notes(
         return []
     # = and @ always; + and - unless the cell is a number (a refund) or the sign alone
     candidate = (
-        "(left({f}, 1) in ('=', '@') or (left({f}, 1) in ('+', '-') and length({f}) > 1 "
-        "and try_cast({f} as double) is null))"
+        "(prefix({f}, '=') or prefix({f}, '@') or ((prefix({f}, '+') or prefix({f}, '-')) "
+        "and length({f}) > 1 and try_cast({f} as double) is null))"
     )
     rows = con.execute(
         f"select __row, {', '.join(fields)} from stage where "

@@ -1,3 +1,4 @@
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -5,6 +6,8 @@ import pytest
 
 from orchestration.ingest.excel import excel_general, is_instruction_sheet, render_cell
 from orchestration.ingest.reading import (
+    TRAILER_HINT_NEEDLES,
+    TRAILER_HINT_PATTERN,
     IngestError,
     StatedTotal,
     decode_text,
@@ -176,6 +179,15 @@ def test_parse_count():
 )
 def test_row_kind(cells, kind):
     assert row_kind(cells) == kind
+
+
+def test_every_trailer_hint_holds_a_needle():
+    """The loader looks for the needles before it runs the trailer pattern: each way the
+    pattern can match must contain one, or a totals row would go unseen."""
+    for alternative in TRAILER_HINT_PATTERN.split("|"):
+        literal = alternative.replace("\\s*", "")
+        assert re.fullmatch(TRAILER_HINT_PATTERN, literal), alternative
+        assert any(needle in literal for needle in TRAILER_HINT_NEEDLES), alternative
 
 
 def test_stated_total_amount_and_count():
