@@ -57,7 +57,7 @@ def generate_county(
         lambda q: json.dumps(q, ensure_ascii=False, sort_keys=True)
     )
     files.insert(0, "county_code", county.code)
-    files.to_csv(part / "files.csv", index=False, lineterminator="\n")
+    truth_mod.write_table(part, "files", files)
     return {
         "county": county.name,
         "simulate_s": t1 - t0,
@@ -69,26 +69,21 @@ def generate_county(
 
 
 class _TruthMerger:
-    """Appends each county's truth part to the merged tables as soon as it is done (in
-    county order, header once) and deletes the part, so that the parts and the merged
-    truth never both sit on disk whole and no long merge is left for the end."""
+    """Moves each county's truth part into the merged tables as soon as it is done (a
+    table is a folder of one Parquet file per county, in county order) and deletes the
+    part, so that no long merge is left for the end."""
 
     def __init__(self, truth_dir: Path):
         self.truth_dir = truth_dir
-        self.tables: list[str] | None = None
 
     def add(self, idx: int) -> None:
         part = self.truth_dir / "_parts" / f"{idx:04d}"
-        first = self.tables is None
-        if first:
-            self.tables = sorted(p.name for p in part.iterdir() if p.suffix == ".csv")
-        for table in self.tables:
-            mode = "wb" if first else "ab"
-            with open(self.truth_dir / table, mode) as out, open(part / table, "rb") as src:
-                if not first:
-                    src.readline()  # header once
-                shutil.copyfileobj(src, out, 1 << 20)
-        if first:
+        for table in sorted(p for p in part.iterdir() if p.is_dir()):
+            target = self.truth_dir / table.name
+            target.mkdir(exist_ok=True)
+            for piece in table.glob("*.parquet"):
+                piece.rename(target / f"county-{idx:04d}.parquet")
+        if idx == 0:
             shutil.copy(part / "README.md", self.truth_dir / "README.md")
         shutil.rmtree(part)
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from .exports import Delivered, ledger_view
 from .ids import valid_ids
@@ -573,17 +574,32 @@ def _findings(world, pay, lines, enr, nk, t) -> pd.DataFrame:
     return f
 
 
-def write(truth: Truth, folder: Path, append: bool = False) -> None:
+def write(truth: Truth, folder: Path, part: str = "part-0000") -> None:
+    """Each table as `<folder>/<table>/<part>.parquet` (zstd): a table is the folder of its
+    counties' parts. Every column is text, cast by Arrow as its CSV writer would write it,
+    so a table reads back as the CSV tables did (read_table)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "README.md").write_text(TRUTH_README, encoding="utf-8")
     for name, df in truth.tables.items():
-        path = folder / f"{name}.csv"
-        df = df.drop(columns=[c for c in ("pid",) if c in df])
-        table = pa.Table.from_pandas(df, preserve_index=False)
-        with open(path, "ab" if append else "wb") as f:
-            pacsv.write_csv(
-                table, f, pacsv.WriteOptions(include_header=not append, quoting_style="needed")
-            )
+        write_table(folder, name, df.drop(columns=[c for c in ("pid",) if c in df]), part)
 
 
-__all__ = ["TRUTH_README", "Truth", "compute", "write"]
+def write_table(folder: Path, name: str, df: pd.DataFrame, part: str = "part-0000") -> None:
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    table = pa.table(
+        [pc.cast(column, pa.string()) for column in table.columns], names=table.column_names
+    )
+    (folder / name).mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, folder / name / f"{part}.parquet", compression="zstd")
+
+
+def read_table(folder: Path, name: str) -> pd.DataFrame:
+    """A truth table, every value text and a missing one "" (its parts in county order)."""
+    parts = sorted((Path(folder) / name).glob("*.parquet"))
+    if not parts:
+        raise FileNotFoundError(f"no truth table {name!r} in {folder}")
+    table = pa.concat_tables([pq.read_table(p) for p in parts])
+    return table.to_pandas().fillna("")
+
+
+__all__ = ["TRUTH_README", "Truth", "compute", "read_table", "write", "write_table"]

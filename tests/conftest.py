@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from eduaid_synth.cli import generate
+from eduaid_synth.truth import read_table
 
 
 @pytest.fixture(scope="session")
@@ -24,9 +25,7 @@ def truth(county):
 
     def load(name: str) -> pd.DataFrame:
         if name not in cache:
-            cache[name] = pd.read_csv(
-                county / "truth" / f"{name}.csv", dtype=str, keep_default_na=False
-            )
+            cache[name] = read_table(county / "truth", name)
         return cache[name]
 
     return load

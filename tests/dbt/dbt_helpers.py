@@ -14,6 +14,8 @@ import duckdb
 import pandas as pd
 from dbt.cli.main import dbtRunner, dbtRunnerResult
 
+from eduaid_synth.truth import read_table
+
 REPO = Path(__file__).resolve().parents[2]
 PROJECT = REPO / "dbt_project"
 SEEDS_DIR = REPO / "seeds"
@@ -24,7 +26,7 @@ class Built:
         self.root, self.database, self.key = root, database, key
 
     def truth(self, name: str) -> pd.DataFrame:
-        df = pd.read_csv(self.root / "truth" / f"{name}.csv", dtype=str, keep_default_na=False)
+        df = read_table(self.root / "truth", name)
         return df.drop(columns="county_code")
 
     def sql(self, query: str) -> pd.DataFrame:

@@ -238,10 +238,10 @@ def test_no_real_id_or_name_in_the_published_analytics(clean_run, built_seed7):
     """Every text column of every table: no 18-character ID with a valid checksum standing
     alone, no value that is a generated person's name, no name in a sentence of evidence."""
     _, settings, _ = clean_run
-    persons = built_seed7.root / "truth" / "persons.csv"
+    persons = built_seed7.root / "truth" / "persons" / "*.parquet"
     with duckdb.connect(str(settings.warehouse / "analytics.duckdb"), read_only=True) as con:
         con.execute(
-            "create temp table names as select distinct name from read_csv(?, all_varchar = true) "
+            "create temp table names as select distinct name from read_parquet(?) "
             "where length(name) >= 3",  # a 2-character name can be a word: 高一 is a grade
             [str(persons)],
         )

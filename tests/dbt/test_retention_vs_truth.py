@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 
 def _rates(cohort: pd.DataFrame) -> pd.DataFrame:
-    """dropout_rates.csv's formulas (truth/README.md) over a cohort."""
+    """The truth's dropout_rates formulas (truth/README.md) over a cohort."""
     cohort = cohort.assign(
         is_excluded=cohort["is_excluded"].eq("true"), is_dropout=cohort["is_dropout"].eq("true")
     )

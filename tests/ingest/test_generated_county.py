@@ -4,15 +4,15 @@ silent drop, stated totals reconciled, and every payment line where the truth sa
 from __future__ import annotations
 
 import duckdb
-import pandas as pd
 
+from eduaid_synth.truth import read_table
 from orchestration.ingest.loader import load_landing
 
 
 def test_scale_one_county_loads_whole(county, tmp_path):
     db = tmp_path / "build.duckdb"
     summary = load_landing(county / "landing", db)
-    files = pd.read_csv(county / "truth" / "files.csv", dtype=str, keep_default_na=False)
+    files = read_table(county / "truth", "files")
     assert summary.rows_quarantined() == 0
     with duckdb.connect(str(db), read_only=True) as con:
         m = con.execute("""select source, file_name, status, rows_read, rows_loaded,
@@ -42,7 +42,7 @@ def test_scale_one_county_loads_whole(county, tmp_path):
     stated = m[m["stated_total"].notna()]
     assert len(stated) > 0 and stated["is_total_reconciled"].all()
     # every payment line is in raw.disbursements at the file and row the truth names
-    truth = pd.read_csv(county / "truth" / "payment_lines.csv", dtype=str, keep_default_na=False)
+    truth = read_table(county / "truth", "payment_lines")
     # a file dropped twice is loaded once, under whichever of its names came first
     original = dict(
         zip(

@@ -16,6 +16,7 @@ import pandas as pd
 from python_calamine import CalamineWorkbook
 
 from eduaid_synth.cli import generate
+from eduaid_synth.truth import read_table
 
 SOURCES = ("households", "students", "schools", "disbursements", "population", "dropout_ledger")
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
@@ -73,7 +74,7 @@ def _norm(text: str) -> str:
 
 
 def _files(county: Path) -> pd.DataFrame:
-    return pd.read_csv(county / "truth" / "files.csv", dtype=str, keep_default_na=False)
+    return read_table(county / "truth", "files")
 
 
 def test_every_source_has_a_file_per_snapshot_or_batch(county):
