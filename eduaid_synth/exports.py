@@ -134,8 +134,14 @@ class Writer:
         self.cfg = cfg
         self.counter = {s: 0 for s in FORMATS}
         self.delivered = Delivered()
-        self.prefix = "" if world.county.idx == 0 else f"{world.county.name}_"
+        # a province's landing: each county's files in a folder of their own under each
+        # source (the first county's at the top, as a county's own landing has them)
+        self.folder = "" if world.county.idx == 0 else f"{world.county.name}/"
         self.queue: list[tuple[FileRequest, datetime, tuple[str, datetime] | None]] = []
+
+    def name(self, path: Path) -> str:
+        """A file's name as the ingest records it: its path under its source's folder."""
+        return path.relative_to(self.landing).as_posix().split("/", 1)[1]
 
     def fmt(self, source: str) -> tuple[str, str | None]:
         i = self.counter[source]
@@ -166,7 +172,7 @@ class Writer:
         n = len(self.queue)
         req = FileRequest(
             source=source,
-            file_stem=self.prefix + stem,
+            file_stem=self.folder + stem,
             records=records,
             fmt=fmt,
             encoding=enc or "utf-8",
@@ -213,7 +219,7 @@ class Writer:
             self.delivered.files.append(
                 dict(
                     source=req.source,
-                    file_name=rf.path.name,
+                    file_name=self.name(rf.path),
                     file_format=rf.fmt,
                     encoding=rf.encoding,
                     sheets="|".join(rf.sheets),
@@ -231,21 +237,21 @@ class Writer:
 
     def _copy(self, rf: RenderedFile, new_name: str, delivered_at: datetime) -> None:
         """The same file dropped a second time under another name."""
-        target = rf.path.with_name(self.prefix + new_name + rf.path.suffix)
+        target = rf.path.with_name(new_name + rf.path.suffix)
         shutil.copyfile(rf.path, target)
         ts = delivered_at.timestamp()
         os.utime(target, (ts, ts))
         self.delivered.files.append(
             dict(
                 source=rf.source,
-                file_name=target.name,
+                file_name=self.name(target),
                 file_format=rf.fmt,
                 encoding=rf.encoding,
                 sheets="|".join(rf.sheets),
                 n_records=0,
                 stated_total=None,
                 delivered_at=delivered_at.isoformat(),
-                copy_of=rf.path.name,
+                copy_of=self.name(rf.path),
                 quirks={},
                 header="|".join(rf.header),
             )
@@ -333,7 +339,7 @@ def write_county(
             pd.DataFrame(
                 {
                     "line_id": line_ids,
-                    "source_file": rendered[n].path.name,
+                    "source_file": w.name(rendered[n].path),
                     "sheet_name": loc["sheet_name"].to_numpy(),
                     "row_number": loc["row_number"].to_numpy(),
                 }

@@ -1076,9 +1076,8 @@ def render(req: FileRequest, out_dir: Path, cfg: QuirkConfig = QuirkConfig()) ->
         raise RenderError(f"{req.file_stem}: no column of {req.source!r} in the records")
     sheets, stated = _layout(r, order, groups, blank_after, cents)
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{req.file_stem}.{req.fmt}"
+    path = Path(out_dir) / f"{req.file_stem}.{req.fmt}"  # the stem may name a county's folder
+    path.parent.mkdir(parents=True, exist_ok=True)
     sheet_names: list[str] = []
     if req.fmt == "csv":
         _write_csv(path, r, order, values, header, sheets[0])

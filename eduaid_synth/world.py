@@ -247,6 +247,16 @@ def _unique_seq(rng, birth: np.ndarray, male: np.ndarray, base: int) -> np.ndarr
     return seq
 
 
+def _elsewhere(county: County, place: np.ndarray) -> np.ndarray:
+    """Area codes of the five places a county's pupils from elsewhere are registered in.
+    ID sequences are unique within a county only, so in a landing of many counties each
+    county's pupils from elsewhere come from places of their own: no two counties give
+    one ID number to two people (the demo county keeps 420102…420502)."""
+    if county.idx == 0:
+        return 420102 + place * 100
+    return 600000 + county.idx * 10 + place
+
+
 def simulate(county: County, cfg: WorldConfig, rng: np.random.Generator) -> World:
     n_year = max(50, round(cfg.cohort_size * county.size))
     birth_years = np.arange(1998, 2019)
@@ -261,7 +271,7 @@ def simulate(county: County, cfg: WorldConfig, rng: np.random.Generator) -> Worl
         m = t_idx == ti
         vs = np.array(county.villages[t], dtype=object)
         village[m] = vs[rng.integers(0, len(vs), m.sum())]
-    area = np.where(county_hukou, int(county.code), 420102 + rng.integers(0, 5, n_kids) * 100)
+    area = np.where(county_hukou, int(county.code), _elsewhere(county, rng.integers(0, 5, n_kids)))
     ids = make_ids(area, birth, _unique_seq(rng, birth, male, base=0))
 
     # families: consecutive kids of one village, 1-3 children each, sharing a surname

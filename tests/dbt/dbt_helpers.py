@@ -29,6 +29,10 @@ class Built:
         df = read_table(self.root / "truth", name)
         return df.drop(columns="county_code")
 
+    def counties(self) -> int:
+        """How many counties the landing folder holds (the truth is computed per county)."""
+        return read_table(self.root / "truth", "persons")["county_code"].nunique()
+
     def sql(self, query: str) -> pd.DataFrame:
         # dbt-duckdb keeps the database open in this process: same (default) configuration.
         with duckdb.connect(str(self.database)) as con:

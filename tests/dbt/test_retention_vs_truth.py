@@ -86,7 +86,8 @@ def test_dropout_rates_equal_the_truth(built):
             "from marts.rpt_dropout_rates"
         )
     )
-    compare(_rates_as_text(built.truth("dropout_rates")), mine, keys)
+    if built.counties() == 1:  # the truth's rates are per county; the marts' of them all
+        compare(_rates_as_text(built.truth("dropout_rates")), mine, keys)
     # The truth's rates follow from its own cohort by the README's formulas.
     compare(_rates_as_text(_rates(built.truth("dropout_cohort"))), mine, keys)
     # Each published figure names its variant; the default is marked once per group.
@@ -125,6 +126,10 @@ def test_out_of_school_children_equal_the_truth(built):
 
 def test_open_ledger_cases_equal_the_truth(built):
     truth = built.truth("open_ledger_cases")
+    keys = ["term_code", "township", "age"]
+    if built.counties() > 1:  # the truth counts per county; the marts count every county's
+        truth["open_cases"] = truth["open_cases"].astype(int)
+        truth = truth.groupby(keys, as_index=False)["open_cases"].sum().astype(str)
     mine = built.sql(
         """
         select term_code, township, coalesce(age::varchar, '') as age,
@@ -132,4 +137,4 @@ def test_open_ledger_cases_equal_the_truth(built):
         from marts.rpt_open_ledger_cases
         """
     )
-    compare(truth, mine, ["term_code", "township", "age"])
+    compare(truth, mine, keys)

@@ -1,4 +1,9 @@
-{{ config(unique_key='snapshot_on') }}
+{{
+    config(
+        unique_key='source_file_sha256',
+        post_hook="{{ delete_superseded_deliveries('population') }}",
+    )
+}}
 
 with
 
