@@ -90,11 +90,11 @@ def csv_against_bare_duckdb(landing: Path) -> dict[str, float]:
     every column text, nothing checked (a GBK line it cannot read is dropped, not
     decoded: bare does less work there). Ratio = bare seconds / ingest seconds.
     """
-    files = sorted(p for p in landing.glob("*/*") if p.suffix.lower() == ".csv")
+    files = sorted(p for p in landing.rglob("*") if p.suffix.lower() == ".csv")
     with tempfile.TemporaryDirectory(prefix="eduaid_bench_csv_") as tmp:
         only_csv = Path(tmp) / "landing"
         for path in files:
-            target = only_csv / path.parent.name / path.name
+            target = only_csv / path.relative_to(landing)  # a county's folder kept
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
                 target.hardlink_to(path)
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rows/second: {rows / summary.seconds:,.0f}")
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak memory {peak_mb:,.0f} MB (this process, DuckDB included)")
-        if any(landing.glob("*/*.csv")):
+        if any(landing.rglob("*.csv")):
             print_csv_against_bare(csv_against_bare_duckdb(landing))
     return 0
 
