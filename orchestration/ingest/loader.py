@@ -575,7 +575,7 @@ def _snapshot_of(name: str, source: str, loaded_at: datetime) -> date:
     """The snapshot month of a snapshot source's file, from its name: present, a real
     month, and not after the month of the load (a snapshot cannot come from the future)."""
     try:
-        month = snapshot_month(name.rsplit("/", 1)[-1])  # a county's folder is not its name
+        month = snapshot_month(name)
     except ValueError as exc:
         raise IngestError(
             f"{name}: bad snapshot month in the name: {exc}",

@@ -86,3 +86,17 @@ def test_rows_read_equal_loaded_plus_quarantined(samples_warehouse):
         "from raw.load_manifest m where source = 'population' order by 1"
     )
     assert per_file == [("适龄人口_2020-09.csv", 5, 0, 5, 0), ("适龄人口_202010.csv", 5, 1, 5, 1)]
+
+
+def test_a_county_folder_is_part_of_the_name_not_of_the_month(warehouse):
+    """A prefecture's landing keeps each county's files in a folder of their own; the
+    snapshot month is read from the file's own name, never from the folder's."""
+    original = (SAMPLES / "schools" / "学校名录_202009.csv").read_bytes()
+    age(put(warehouse.landing, "schools", "202103补报/学校名录_202009.csv", original))
+    warehouse.load()
+    manifest = warehouse.manifest("202103补报/学校名录_202009.csv")
+    assert manifest["status"] == "loaded", manifest["error"]
+    assert str(manifest["snapshot_month"]) == "2020-09-01"
+    assert warehouse.one("select distinct _file_name from raw.schools") == (
+        "202103补报/学校名录_202009.csv"
+    )
