@@ -574,23 +574,24 @@ def _findings(world, pay, lines, enr, nk, t) -> pd.DataFrame:
     return f
 
 
-def write(truth: Truth, folder: Path, part: str = "part-0000") -> None:
-    """Each table as `<folder>/<table>/<part>.parquet` (zstd): a table is the folder of its
-    counties' parts. Every column is text, cast by Arrow as its CSV writer would write it,
-    so a table reads back as the CSV tables did (read_table)."""
+def write(truth: Truth, folder: Path) -> None:
+    """Each table as `<folder>/<table>/county.parquet` (zstd); generate() files each
+    county's under its number, so that a table is the folder of its counties' parts.
+    Every column is text, cast by Arrow as its CSV writer would write it, so a table
+    reads back as the CSV tables did (read_table)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "README.md").write_text(TRUTH_README, encoding="utf-8")
     for name, df in truth.tables.items():
-        write_table(folder, name, df.drop(columns=[c for c in ("pid",) if c in df]), part)
+        write_table(folder, name, df.drop(columns=[c for c in ("pid",) if c in df]))
 
 
-def write_table(folder: Path, name: str, df: pd.DataFrame, part: str = "part-0000") -> None:
+def write_table(folder: Path, name: str, df: pd.DataFrame) -> None:
     table = pa.Table.from_pandas(df, preserve_index=False)
     table = pa.table(
         [pc.cast(column, pa.string()) for column in table.columns], names=table.column_names
     )
     (folder / name).mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, folder / name / f"{part}.parquet", compression="zstd")
+    pq.write_table(table, folder / name / "county.parquet", compression="zstd")
 
 
 def read_table(folder: Path, name: str) -> pd.DataFrame:
