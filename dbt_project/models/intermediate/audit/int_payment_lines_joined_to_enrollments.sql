@@ -1,3 +1,7 @@
+-- A table, not a view: many models read it (the audit checks, the marts), and each
+-- would otherwise recompute it.
+{{ config(materialized='table') }}
+
 -- One row per payment line (fct_disbursement), with what every audit check
 -- of a payment needs beside it: the person as the line names him or her
 -- (person_nk, the normalised ID, and the name on the list), the programme, the

@@ -1,3 +1,7 @@
+-- A table, not a view: many models read it (the audit checks, the marts), and each
+-- would otherwise recompute it.
+{{ config(materialized='table') }}
+
 -- Each 学籍 row of the newest delivery of its month, with the person it belongs to.
 --
 -- person_nk, in order: the row's valid ID number; the ID inside a G student
