@@ -2,7 +2,6 @@
 -- audit finding downstream, never silently removed.
 -- Incremental: each payment list is its own batch, so a new run stages only the
 -- file versions not staged yet.
-{{ config(unique_key='source_file_sha256') }}
 
 with
 
@@ -15,23 +14,11 @@ source as (
 
 ),
 
-program_aliases as (
-
-    select * from {{ ref('program_aliases') }}
-
-),
-
-grades as (
-
-    select * from {{ ref('grade_crosswalk') }}
-
-),
-
-hardship_types as (
-
-    select * from {{ ref('hardship_type_crosswalk') }}
-
-),
+{{ reference_ctes([
+    ('program_aliases', 'program_aliases'),
+    ('grades', 'grade_crosswalk'),
+    ('hardship_types', 'hardship_type_crosswalk'),
+]) }},
 
 cleaned as (
 

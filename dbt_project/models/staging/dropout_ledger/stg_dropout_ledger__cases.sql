@@ -1,39 +1,14 @@
-{{
-    config(
-        unique_key='source_file_sha256',
-        post_hook="{{ delete_superseded_deliveries('dropout_ledger') }}",
-    )
-}}
+{{ config(post_hook="{{ delete_superseded_deliveries('dropout_ledger') }}") }}
 
 with
 
 {{ newest_delivery_ctes('dropout_ledger') }},
 
-dispositions as (
-
-    select
-        status_text,
-        status_code
-    from {{ ref('status_crosswalk') }}
-    where source = 'dropout_ledger'
-
-),
-
-case_types as (
-
-    select
-        status_text,
-        status_code
-    from {{ ref('status_crosswalk') }}
-    where source = 'dropout_ledger_case_type'
-
-),
-
-township_aliases as (
-
-    select * from {{ ref('township_aliases') }}
-
-),
+{{ reference_ctes([
+    ('dispositions', 'status_crosswalk', 'dropout_ledger'),
+    ('case_types', 'status_crosswalk', 'dropout_ledger_case_type'),
+    ('township_aliases', 'township_aliases'),
+]) }},
 
 cleaned as (
 
@@ -50,9 +25,7 @@ cleaned as (
         {{ is_parsed('recorded_on', parse_date('recorded_on')) }} as is_recorded_on_parsed,
         {{ parse_date('closed_on') }} as closed_on,
         {{ is_parsed('closed_on', parse_date('closed_on')) }} as is_closed_on_parsed,
-        _snapshot_month as snapshot_on,
-        {{ term_of_snapshot('_snapshot_month') }} as term_code,
-        {{ lineage_columns() }}
+        {{ snapshot_columns() }}
     from newest_delivery
 
 ),

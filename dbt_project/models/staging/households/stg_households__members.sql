@@ -1,47 +1,16 @@
-{{
-    config(
-        unique_key='source_file_sha256',
-        post_hook="{{ delete_superseded_deliveries('households') }}",
-    )
-}}
+{{ config(post_hook="{{ delete_superseded_deliveries('households') }}") }}
 
 with
 
 {{ newest_delivery_ctes('households') }},
 
-poverty_statuses as (
-
-    select
-        status_text,
-        status_code
-    from {{ ref('status_crosswalk') }}
-    where source = 'households'
-
-),
-
-household_attributes as (
-
-    select * from {{ ref('household_attribute_crosswalk') }}
-
-),
-
-hardship_types as (
-
-    select * from {{ ref('hardship_type_crosswalk') }}
-
-),
-
-in_school_statuses as (
-
-    select * from {{ ref('in_school_status_crosswalk') }}
-
-),
-
-township_aliases as (
-
-    select * from {{ ref('township_aliases') }}
-
-),
+{{ reference_ctes([
+    ('poverty_statuses', 'status_crosswalk', 'households'),
+    ('household_attributes', 'household_attribute_crosswalk'),
+    ('hardship_types', 'hardship_type_crosswalk'),
+    ('in_school_statuses', 'in_school_status_crosswalk'),
+    ('township_aliases', 'township_aliases'),
+]) }},
 
 cleaned as (
 
@@ -63,9 +32,7 @@ cleaned as (
         {{ lookup_key('monitoring_type') }} as monitoring_type,
         {{ safe_cast(regex_extract(lookup_key('identified_year'), '^([0-9]{4})'), 'integer') }} as identified_year,
         {{ safe_cast(regex_extract(lookup_key('exit_year'), '^([0-9]{4})'), 'integer') }} as exit_year,
-        _snapshot_month as snapshot_on,
-        {{ term_of_snapshot('_snapshot_month') }} as term_code,
-        {{ lineage_columns() }}
+        {{ snapshot_columns() }}
     from newest_delivery
 
 ),

@@ -1,29 +1,13 @@
-{{
-    config(
-        unique_key='source_file_sha256',
-        post_hook="{{ delete_superseded_deliveries('population') }}",
-    )
-}}
+{{ config(post_hook="{{ delete_superseded_deliveries('population') }}") }}
 
 with
 
 {{ newest_delivery_ctes('population') }},
 
-resident_statuses as (
-
-    select
-        status_text,
-        status_code
-    from {{ ref('status_crosswalk') }}
-    where source = 'population'
-
-),
-
-township_aliases as (
-
-    select * from {{ ref('township_aliases') }}
-
-),
+{{ reference_ctes([
+    ('resident_statuses', 'status_crosswalk', 'population'),
+    ('township_aliases', 'township_aliases'),
+]) }},
 
 cleaned as (
 
@@ -40,9 +24,7 @@ cleaned as (
         {{ is_parsed('birth_date', parse_date('birth_date')) }} as is_birth_on_parsed,
         {{ parse_date('died_on') }} as died_on,
         {{ is_parsed('died_on', parse_date('died_on')) }} as is_died_on_parsed,
-        _snapshot_month as snapshot_on,
-        {{ term_of_snapshot('_snapshot_month') }} as term_code,
-        {{ lineage_columns() }}
+        {{ snapshot_columns() }}
     from newest_delivery
 
 ),

@@ -1,29 +1,13 @@
-{{
-    config(
-        unique_key='source_file_sha256',
-        post_hook="{{ delete_superseded_deliveries('schools') }}",
-    )
-}}
+{{ config(post_hook="{{ delete_superseded_deliveries('schools') }}") }}
 
 with
 
 {{ newest_delivery_ctes('schools') }},
 
-school_statuses as (
-
-    select
-        status_text,
-        status_code
-    from {{ ref('status_crosswalk') }}
-    where source = 'schools'
-
-),
-
-township_aliases as (
-
-    select * from {{ ref('township_aliases') }}
-
-),
+{{ reference_ctes([
+    ('school_statuses', 'status_crosswalk', 'schools'),
+    ('township_aliases', 'township_aliases'),
+]) }},
 
 cleaned as (
 
@@ -38,9 +22,7 @@ cleaned as (
         {{ clean_code('urban_rural') }} as urban_rural_code,
         {{ lookup_key('status') }} as school_status_text,
         {{ parse_yes_no('has_boarding') }} as has_boarding,
-        _snapshot_month as snapshot_on,
-        {{ term_of_snapshot('_snapshot_month') }} as term_code,
-        {{ lineage_columns() }}
+        {{ snapshot_columns() }}
     from newest_delivery
 
 ),

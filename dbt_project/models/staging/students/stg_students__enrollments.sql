@@ -1,45 +1,15 @@
-{{
-    config(
-        unique_key='source_file_sha256',
-        post_hook="{{ delete_superseded_deliveries('students') }}",
-    )
-}}
+{{ config(post_hook="{{ delete_superseded_deliveries('students') }}") }}
 
 with
 
 {{ newest_delivery_ctes('students') }},
 
-grades as (
-
-    select * from {{ ref('grade_crosswalk') }}
-
-),
-
-enrollment_statuses as (
-
-    select
-        status_text,
-        status_code
-    from {{ ref('status_crosswalk') }}
-    where source = 'students'
-
-),
-
-boarding_modes as (
-
-    select
-        status_text,
-        status_code
-    from {{ ref('status_crosswalk') }}
-    where source = 'students_boarding'
-
-),
-
-township_aliases as (
-
-    select * from {{ ref('township_aliases') }}
-
-),
+{{ reference_ctes([
+    ('grades', 'grade_crosswalk'),
+    ('enrollment_statuses', 'status_crosswalk', 'students'),
+    ('boarding_modes', 'status_crosswalk', 'students_boarding'),
+    ('township_aliases', 'township_aliases'),
+]) }},
 
 cleaned as (
 
@@ -63,9 +33,7 @@ cleaned as (
         {{ is_parsed('birth_date', parse_date('birth_date')) }} as is_birth_on_parsed,
         {{ parse_month('enrolled_on') }} as enrolled_month_on,
         {{ is_parsed('enrolled_on', parse_month('enrolled_on')) }} as is_enrolled_month_on_parsed,
-        _snapshot_month as snapshot_on,
-        {{ term_of_snapshot('_snapshot_month') }} as term_code,
-        {{ lineage_columns() }}
+        {{ snapshot_columns() }}
     from newest_delivery
 
 ),
