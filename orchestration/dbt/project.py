@@ -57,9 +57,16 @@ def dbt_environment() -> Iterator[None]:
                 os.environ[name] = value
 
 
+PLUGIN_SOURCES = [
+    REPO_ROOT / "orchestration" / "money.py",
+    REPO_ROOT / "orchestration" / "dbt" / "pseudonym_plugin.py",
+]
+
+
 def _inputs(project: DbtProject) -> list[Path]:
     folders = [project.project_dir / name for name in ("models", "macros", "tests", "snapshots")]
     files = [project.project_dir / "dbt_project.yml", project.profiles_dir / "profiles.yml"]
+    files += PLUGIN_SOURCES  # rules dbt runs from Python: a change rebuilds in full
     files += [p for folder in [*folders, SEEDS_DIR] if folder.exists() for p in folder.rglob("*")]
     return [p for p in files if p.is_file()]
 

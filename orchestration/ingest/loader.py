@@ -31,6 +31,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from orchestration import money
 from orchestration.ingest import excel
 from orchestration.ingest.reading import (
     AMOUNT_COLUMN,
@@ -140,11 +141,6 @@ create table if not exists raw.file_sightings (
     last_seen_at timestamp,
     primary key (source, file_name, file_sha256)
 )"""
-
-_SQL_AMOUNT = (
-    "try_cast(regexp_replace(translate({col}, '０１２３４５６７８９．－，＋', '0123456789.-,+'), "
-    "'[,￥¥元\\s\\x{{3000}}]|人民币|RMB', '', 'g') as decimal(18, 2))"
-)
 
 
 @dataclass
@@ -1093,8 +1089,10 @@ def _finish_sheet(
     loaded_total = None
     if stated is not None:
         if stated.kind == "amount":
+            # read by the same money rule as the stated total and dbt's staging
+            money.register(con)
             loaded_total = con.execute(
-                f"select coalesce(sum({_SQL_AMOUNT.format(col=amount_col)}), 0) "
+                f"select coalesce(sum({money.FUNCTION}({amount_col})), 0) "
                 f'from raw."{spec.source}" '
                 "where _file_sha256 = ? and _sheet_name is not distinct from ?",
                 [ctx.sha256, sheet],

@@ -14,8 +14,10 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
+
+from orchestration.money import parse_amount  # the one money rule; re-exported
 
 SOURCES: tuple[str, ...] = (
     "households",
@@ -297,24 +299,7 @@ def is_grand_total(cells: Sequence[object]) -> bool:
     return any(_GRAND_TOTAL_LABEL.match(t) for t in filled[:2])
 
 
-_MONEY_STRIP = re.compile(r"[,￥¥元\s]|人民币|RMB", re.IGNORECASE)
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _COUNT = re.compile(r"(\d+)(?:人|名|条|笔|户|所|个|行|项)?")
-
-
-def parse_amount(text: object) -> Decimal | None:
-    """`1,000.00`, `1000元`, `￥800`, `-1000`, full-width digits -> Decimal; else None."""
-    if text is None:
-        return None
-    if isinstance(text, (int, float, Decimal)) and not isinstance(text, bool):
-        return Decimal(str(text))
-    cleaned = _MONEY_STRIP.sub("", unicodedata.normalize("NFKC", str(text)))
-    if not _NUMBER.fullmatch(cleaned):
-        return None
-    try:
-        return Decimal(cleaned)
-    except InvalidOperation:
-        return None
 
 
 def parse_count(text: object) -> int | None:

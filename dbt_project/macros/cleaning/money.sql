@@ -1,16 +1,10 @@
-{#- Money in yuan as decimal(12,2): 1,250.00, 625元, ￥625, ¥625, 625.5, -1000,
-    full-width digits. A negative amount is a refund (退回, 冲回) and stays
-    negative. Anything else is null. -#}
+{#- Money in yuan as decimal(18,2): 1,250.00, 625元, ￥625, ¥625, 625.5, -1000,
+    −1000, full-width digits; a negative amount is a refund (退回, 冲回) and stays
+    negative; anything else is null. The rule is defined once, in
+    orchestration/money.py, as the DuckDB macro eduaid_money_yuan, which the
+    dbt-duckdb plugin (orchestration/dbt/pseudonym_plugin.py) creates on every
+    connection dbt opens; the ingest reconciles a payment list's stated total with
+    the same macro. -#}
 {% macro parse_money_yuan(expr) -%}
-    {%- set ws = eduaid.whitespace_class() -%}
-    {%- set stripped = eduaid.regex_replace_all(
-        "replace(" ~ eduaid.fold_fullwidth(expr) ~ ", '−', '-')",
-        '[,¥$' ~ ws ~ ']|元|人民币|RMB',
-        ''
-    ) -%}
-    {%- set number %}[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+){% endset -%}
-    case
-        when {{ eduaid.regex_full_match(stripped, number) }}
-            then {{ eduaid.safe_cast(stripped, 'decimal(12, 2)') }}
-    end
+    eduaid_money_yuan({{ expr }})
 {%- endmacro %}
