@@ -13,23 +13,16 @@ numpy passes.
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
-SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+from .reference import read_seed
 
 # --------------------------------------------------------------------------- seeds
-
-
-def _read_seed(name: str) -> list[dict[str, str]]:
-    with open(SEEDS / name, encoding="utf-8-sig", newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 @dataclass(frozen=True)
@@ -46,17 +39,17 @@ class Seeds:
 def seeds() -> Seeds:
     # the one header vocabulary: every spelling of a concept, for every source that has it
     vocabulary: dict[str, list[str]] = {}
-    for row in _read_seed("header_aliases.csv"):
+    for row in read_seed("header_aliases.csv"):
         vocabulary.setdefault(row["concept"], []).append(row["alias"])
     columns: dict[str, list[str]] = {}
     aliases: dict[tuple[str, str], list[str]] = {}
-    for row in _read_seed("source_columns.csv"):
+    for row in read_seed("source_columns.csv"):
         columns.setdefault(row["source"], []).append(row["column_name"])
         aliases[(row["source"], row["column_name"])] = vocabulary[row["concept"]]
 
     by_grade: dict[tuple[str, str], list[str]] = {}
     labels: dict[tuple[str, str], str] = {}
-    for row in _read_seed("grade_crosswalk.csv"):
+    for row in read_seed("grade_crosswalk.csv"):
         key = (row["stage"], row["grade_number"])
         by_grade.setdefault(key, []).append(row["grade_text"])
         labels[key] = row["grade_label"]
@@ -64,15 +57,15 @@ def seeds() -> Seeds:
         labels[k]: tuple(t for t in texts if t != labels[k]) for k, texts in by_grade.items()
     }
 
-    program_names = {r["program_code"]: r["program_name"] for r in _read_seed("aid_programs.csv")}
+    program_names = {r["program_code"]: r["program_name"] for r in read_seed("aid_programs.csv")}
     variants: dict[str, list[str]] = {}
-    for row in _read_seed("program_aliases.csv"):
+    for row in read_seed("program_aliases.csv"):
         if row["alias"] != program_names.get(row["program_code"]):
             variants.setdefault(row["program_code"], []).append(row["alias"])
 
     enrolled = [
         r["status_text"]
-        for r in _read_seed("status_crosswalk.csv")
+        for r in read_seed("status_crosswalk.csv")
         if r["source"] == "students" and r["status_code"] == "enrolled"
     ]
     return Seeds(

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from .exports import Delivered, ledger_view
 from .ids import valid_ids
 from .payments import Payments, primary_enrollment
+from .reference import finding_severities, status_codes
 from .terms import TERMS, is_autumn, school_year, student_snapshot_month
 from .world import (
     DECEASED,
@@ -27,6 +28,7 @@ from .world import (
     FINAL_GRADE,
     GRADUATED,
     STAGES,
+    STATUS_CN,
     SUSPENDED,
     TRANSFERRED,
     World,
@@ -34,27 +36,10 @@ from .world import (
     grade_label,
 )
 
-STATUS_CODE = {
-    ENROLLED: "enrolled",
-    SUSPENDED: "suspended",
-    TRANSFERRED: "transferred_out",
-    DROPPED: "dropped_out",
-    GRADUATED: "graduated",
-    DECEASED: "deceased",
-}
+# the enrollment status codes and the finding severities are the seeds' (the one vocabulary)
+STATUS_CODE = {status: status_codes("students")[text] for status, text in STATUS_CN.items()}
 ACCOUNTED = ("县外就读已取证", "送教上门", "延缓入学", "休学")
-SEVERITY = {
-    "PAID_AFTER_DEATH": "critical",
-    "DUPLICATE_PAYMENT": "critical",
-    "PAID_NOT_ENROLLED": "high",
-    "INELIGIBLE_RECIPIENT": "high",
-    "STAGE_MISMATCH": "high",
-    "AMOUNT_MISMATCH": "medium",
-    "MISSED_ELIGIBLE": "high",
-    "DUPLICATE_ENROLLMENT": "medium",
-    "IDENTITY_CONFLICT": "medium",
-    "OUT_OF_SCHOOL_CHILD": "high",
-}
+SEVERITY = finding_severities()
 COMPULSORY_AGES = (6, 15)
 
 TRUTH_README = (Path(__file__).with_name("truth_README.md")).read_text(encoding="utf-8")

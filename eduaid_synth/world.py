@@ -9,16 +9,15 @@ county of ~70,000 children takes a second or two.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import names as nm
 from .ids import make_ids
+from .reference import read_seed
 from .terms import TERMS, school_year, term_start
 
 # Registry status codes (学籍状态) used inside the simulation.
@@ -35,9 +34,7 @@ STATUS_CN = {
 
 def _stages() -> tuple[str, ...]:
     """The stage codes in the order of seeds/stages.csv (the index is the stage number)."""
-    seed = Path(__file__).resolve().parent.parent / "seeds" / "stages.csv"
-    with seed.open(encoding="utf-8") as f:
-        rows = sorted(csv.DictReader(f), key=lambda r: int(r["stage_order"]))
+    rows = sorted(read_seed("stages.csv"), key=lambda r: int(r["stage_order"]))
     return tuple(r["stage"] for r in rows)
 
 
