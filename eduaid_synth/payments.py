@@ -366,22 +366,7 @@ def build_payments(world: World, plants: PlantConfig, rng: np.random.Generator) 
     taken.update(chosen["pid"].tolist())
     for row in chosen.itertuples():
         prog = _program_for(row.stage, row.boarding)
-        extra.append(
-            pd.Series(
-                dict(
-                    pid=row.pid,
-                    term=row.term,
-                    program=prog,
-                    stage=row.stage,
-                    grade=row.grade,
-                    school=row.school,
-                    amount=STANDARD_CENTS[(prog, row.stage)],
-                    hardship_category=_cat1(row),
-                    batch=1,
-                    plant="PAID_NOT_ENROLLED",
-                )
-            )
-        )
+        extra.append(_planted_line(row, prog, "PAID_NOT_ENROLLED", 1, hardship_category=_cat1(row)))
         planted.append(_finding("PAID_NOT_ENROLLED", row.pid, row.term, prog, row.school))
 
     # INELIGIBLE_RECIPIENT: enrolled, no registry confirms hardship, the list says 低保/一般困难
@@ -399,21 +384,10 @@ def build_payments(world: World, plants: PlantConfig, rng: np.random.Generator) 
     ]
     for row in _pick(rng, inel, plants.ineligible_recipient, taken).itertuples():
         prog = _program_for(row.stage, row.boarding)
+        declared = rng.choice(["低保", "一般困难"])
         extra.append(
-            pd.Series(
-                dict(
-                    pid=row.pid,
-                    term=row.term,
-                    program=prog,
-                    stage=row.stage,
-                    grade=row.grade,
-                    school=row.school,
-                    amount=STANDARD_CENTS[(prog, row.stage)],
-                    hardship_category="",
-                    declared=rng.choice(["低保", "一般困难"]),
-                    batch=2,
-                    plant="INELIGIBLE_RECIPIENT",
-                )
+            _planted_line(
+                row, prog, "INELIGIBLE_RECIPIENT", 2, hardship_category="", declared=declared
             )
         )
         planted.append(_finding("INELIGIBLE_RECIPIENT", row.pid, row.term, prog, row.school))
@@ -448,6 +422,25 @@ def _pick(rng, df: pd.DataFrame, count: int, taken: set) -> pd.DataFrame:
     chosen = cand.iloc[np.sort(rng.choice(len(cand), count, replace=False))]
     taken.update(chosen["pid"].tolist())
     return chosen
+
+
+def _planted_line(row, prog: str, plant: str, batch: int, **extra) -> pd.Series:
+    """A payment line planted for a finding: the student's enrollment row (`row`: pid,
+    term, stage, grade, school) paid the standard amount of `prog`."""
+    return pd.Series(
+        dict(
+            pid=row.pid,
+            term=row.term,
+            program=prog,
+            stage=row.stage,
+            grade=row.grade,
+            school=row.school,
+            amount=STANDARD_CENTS[(prog, row.stage)],
+            batch=batch,
+            plant=plant,
+            **extra,
+        )
+    )
 
 
 def _finding(ftype, pid, term, program, school, **extra) -> dict:

@@ -11,7 +11,7 @@ connection:
   dbt_project/macros/cleaning/money.sql calls it; the dbt-duckdb plugin
   orchestration/dbt/pseudonym_plugin.py registers it on every connection dbt opens);
 - the ingest computes a payment list's loaded total with it, to reconcile against the
-  total its 合计 row states (orchestration/ingest/loader.py);
+  total its 合计 row states (orchestration/ingest/sheet.py);
 - `parse_amount` below, which reads that stated total from a totals row, runs it too.
 So a file's stated total, its loaded total and the marts' amounts are read by one rule.
 

@@ -450,14 +450,14 @@ def test_an_unexpected_error_in_one_file_rejects_that_file_only(warehouse, monke
     put(warehouse.landing, "population", "适龄人口_202011.csv", population(6))
     put(warehouse.landing, "schools", "学校名录_202009.csv", (SAMPLES / "schools" /
         "学校名录_202009.csv").read_bytes())  # fmt: skip
-    real = loader._load_csv
+    real = loader.load_csv
 
     def fails_once(con, spec, data, ctx):
         if ctx.file_name == "适龄人口_202010.csv":
             raise RuntimeError("a bug")
         return real(con, spec, data, ctx)
 
-    monkeypatch.setattr(loader, "_load_csv", fails_once)
+    monkeypatch.setattr(loader, "load_csv", fails_once)
     warehouse.load()
     m = warehouse.manifest("适龄人口_202010.csv")
     assert m["status"] == "rejected" and "RuntimeError('a bug')" in m["error"]

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.ingest import loader
+from orchestration.ingest import csv_files
 from orchestration.ingest.loader import load_landing
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -83,16 +83,16 @@ def _snapshot(db: Path) -> dict[str, list[tuple]]:
 
 def _load_both(tmp_path: Path, monkeypatch, landing: Path) -> tuple[dict, dict, int]:
     calls = []
-    by_line = loader._stage_csv_by_line
+    by_line = csv_files._stage_csv_by_line
 
     def counted(*args, **kwargs):
         calls.append(args[3].file_name)
         return by_line(*args, **kwargs)
 
-    monkeypatch.setattr(loader, "_stage_csv_by_line", counted)
+    monkeypatch.setattr(csv_files, "_stage_csv_by_line", counted)
     load_landing(landing, tmp_path / "bulk.duckdb")
     bulk_fallbacks = len(calls)
-    monkeypatch.setattr(loader, "BULK_CSV", False)
+    monkeypatch.setattr(csv_files, "BULK_CSV", False)
     load_landing(landing, tmp_path / "line.duckdb")
     return _snapshot(tmp_path / "bulk.duckdb"), _snapshot(tmp_path / "line.duckdb"), bulk_fallbacks
 
