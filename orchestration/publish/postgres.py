@@ -9,14 +9,17 @@ serves exactly the same tables) into the database, all in ONE transaction:
 2. privileges on them: nothing for PUBLIC; the analysts' group role reads `marts`, the
    auditors' group role reads `marts` and `audit` (the roles are created, NOLOGIN, when
    absent; people's login roles are made members by the DBA);
-3. the swap: drop the old `marts` and `audit` (cascade), rename the new ones.
+3. the swap: lock every old published table at once, drop the old `marts` and `audit`
+   (cascade), rename the new ones.
 
 Postgres DDL is transactional, so another connection sees the whole old publish or the
 whole new one, never a mix; any failure rolls everything back and the old schemas stay.
-A reader holding a lock on an old table (an open transaction that read it) makes the
-swap wait, and readers arriving meanwhile queue behind the swap: the wait is bounded by
-`lock_timeout` (`EDUAID_PUBLISH_POSTGRES_LOCK_TIMEOUT_SECONDS`), after which the publish
-fails and the old schemas stay.
+The old tables are locked all together or not at all (NOWAIT, retried with short pauses):
+a reader holding one (a query running, or an open transaction that read it) makes the
+swap try again, readers never queue behind a waiting swap and cannot deadlock with it.
+The retries are bounded by `EDUAID_PUBLISH_POSTGRES_LOCK_TIMEOUT_SECONDS` (30 s), after
+which the publish fails and the old schemas stay; readers wait only for the drop and
+rename themselves, then read the new tables.
 
 The schemas `marts` and `audit` belong to the publisher: it drops only schemas whose
 comment says it published them. The URL (with its password) comes from the environment
@@ -260,32 +263,27 @@ def _swap(
     conn: psycopg.Connection, new: Mapping[str, str], stamp: str, lock_timeout_seconds: float
 ) -> None:
     """Drop the old published schemas and rename the new ones (in the caller's transaction)."""
-    # from here on the old tables are locked: a reader in the middle of a transaction on them
-    # makes this wait, at most this long
-    conn.execute(
-        sql.SQL("set local lock_timeout = {}").format(
-            sql.Literal(f"{max(1, round(lock_timeout_seconds * 1000))}ms")
-        )
-    )
-    for final, fresh in new.items():
-        row = conn.execute(
+    deadline = time.monotonic() + lock_timeout_seconds
+    for final in new:
+        owner = conn.execute(
             "select coalesce(obj_description(oid, 'pg_namespace'), '') from pg_namespace"
             " where nspname = %s",
             [final],
         ).fetchone()
-        if row is not None:
-            if not row[0].startswith(MARK):
-                raise PostgresPublishError(
-                    f"schema {final} exists and was not published by eduaid: it is left alone "
-                    "and nothing is published (drop or rename it, or publish to another database)"
-                )
-            try:
-                conn.execute(sql.SQL("drop schema {} cascade").format(sql.Identifier(final)))
-            except psycopg.errors.LockNotAvailable:
-                raise PostgresPublishError(
-                    f"schema {final}: a reader held its tables longer than the lock timeout "
-                    f"({lock_timeout_seconds:g} s); the previous publish is untouched"
-                ) from None
+        if owner is not None and not owner[0].startswith(MARK):
+            raise PostgresPublishError(
+                f"schema {final} exists and was not published by eduaid: it is left alone "
+                "and nothing is published (drop or rename it, or publish to another database)"
+            )
+    _lock_old_tables(conn, list(new), deadline, lock_timeout_seconds)
+    # objects of others that depend on the old tables (analysts' views) go with them: bounded too
+    remaining_ms = max(1, round((deadline - time.monotonic()) * 1000))
+    conn.execute(sql.SQL("set local lock_timeout = {}").format(sql.Literal(f"{remaining_ms}ms")))
+    for final, fresh in new.items():
+        try:
+            conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(final)))
+        except psycopg.errors.LockNotAvailable:
+            raise _lock_timeout(final, lock_timeout_seconds) from None
         conn.execute(
             sql.SQL("alter schema {} rename to {}").format(
                 sql.Identifier(fresh), sql.Identifier(final)
@@ -296,6 +294,50 @@ def _swap(
                 sql.Identifier(final), sql.Literal(f"{MARK} {stamp} UTC")
             )
         )
+
+
+def _lock_old_tables(
+    conn: psycopg.Connection, schemas: list[str], deadline: float, lock_timeout_seconds: float
+) -> None:
+    """Take every old published table at once, or none, retrying until `deadline`.
+
+    Never waiting while holding a lock keeps the swap out of deadlocks with readers (a
+    statement that reads two tables locks them one after the other) and keeps readers from
+    queueing behind a waiting swap: they wait only for the drop and rename themselves.
+    """
+    tables = [
+        sql.Identifier(schema, table)
+        for schema, table in conn.execute(
+            "select n.nspname, c.relname from pg_class c"
+            " join pg_namespace n on n.oid = c.relnamespace"
+            " where n.nspname = any(%s) and c.relkind in ('r', 'p') order by 1, 2",
+            [schemas],
+        ).fetchall()
+    ]
+    if not tables:
+        return
+    statement = sql.SQL("lock table {} in access exclusive mode nowait").format(
+        sql.SQL(", ").join(tables)
+    )
+    pause = 0.01
+    while True:
+        try:
+            with conn.transaction():  # a savepoint: a failed try releases what it took
+                conn.execute(statement)
+            return
+        except psycopg.errors.LockNotAvailable:
+            if time.monotonic() + pause > deadline:
+                raise _lock_timeout(", ".join(schemas), lock_timeout_seconds) from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.25)
+
+
+def _lock_timeout(schemas: str, lock_timeout_seconds: float) -> PostgresPublishError:
+    return PostgresPublishError(
+        f"schema {schemas}: readers held the published tables longer than the lock timeout "
+        f"({lock_timeout_seconds:g} s, EDUAID_PUBLISH_POSTGRES_LOCK_TIMEOUT_SECONDS); "
+        "the previous publish is untouched"
+    )
 
 
 def _duck_ident(name: str) -> str:
