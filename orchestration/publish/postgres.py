@@ -14,12 +14,13 @@ serves exactly the same tables) into the database, all in ONE transaction:
 
 Postgres DDL is transactional, so another connection sees the whole old publish or the
 whole new one, never a mix; any failure rolls everything back and the old schemas stay.
-The old tables are locked all together or not at all (NOWAIT, retried with short pauses):
-a reader holding one (a query running, or an open transaction that read it) makes the
-swap try again, readers never queue behind a waiting swap and cannot deadlock with it.
-The retries are bounded by `EDUAID_PUBLISH_POSTGRES_LOCK_TIMEOUT_SECONDS` (30 s), after
-which the publish fails and the old schemas stay; readers wait only for the drop and
-rename themselves, then read the new tables.
+The old tables are locked in short tries (each at most 200 ms and shorter than the
+server's deadlock_timeout, all released when it fails): a reader holding one (a query
+running, or an open transaction that read it) makes the swap try again; readers arriving
+during a try wait for it, at most that long, and are never aborted as deadlocked. The
+tries are bounded by `EDUAID_PUBLISH_POSTGRES_LOCK_TIMEOUT_SECONDS` (30 s), after which
+the publish fails and the old schemas stay. Once locked, the drop and rename take
+milliseconds, and the readers waiting for them then read the new tables.
 
 The schemas `marts` and `audit` belong to the publisher: it drops only schemas whose
 comment says it published them. The URL (with its password) comes from the environment
@@ -48,6 +49,7 @@ AUDIT = "audit"  # restricted: findings with real ID numbers and names
 MARK = "eduaid publish"  # the comment on a schema the publisher may drop
 BATCH_ROWS = 100_000
 CONNECT_TIMEOUT_SECONDS = 30
+TRY_LOCK_MS = 200  # the longest a reader waits behind one try of the swap's locks
 
 # DuckDB type (as duckdb_columns() spells it) -> Postgres type; any other is copied as text
 PG_TYPES = {
@@ -299,11 +301,12 @@ def _swap(
 def _lock_old_tables(
     conn: psycopg.Connection, schemas: list[str], deadline: float, lock_timeout_seconds: float
 ) -> None:
-    """Take every old published table at once, or none, retrying until `deadline`.
+    """Take every old published table, in tries shorter than the server's deadlock_timeout.
 
-    Never waiting while holding a lock keeps the swap out of deadlocks with readers (a
-    statement that reads two tables locks them one after the other) and keeps readers from
-    queueing behind a waiting swap: they wait only for the drop and rename themselves.
+    A try waits in the lock queue (so that a stream of short queries cannot starve it, and
+    queries arriving meanwhile wait behind it), but gives up and releases what it took
+    before the server would look for a deadlock: a reader whose query or transaction locks
+    two tables one after the other is then never the one aborted, it waits one try at most.
     """
     tables = [
         sql.Identifier(schema, table)
@@ -316,20 +319,21 @@ def _lock_old_tables(
     ]
     if not tables:
         return
-    statement = sql.SQL("lock table {} in access exclusive mode nowait").format(
-        sql.SQL(", ").join(tables)
-    )
-    pause = 0.01
+    deadlock_ms = conn.execute(
+        "select setting::int from pg_settings where name = 'deadlock_timeout'"
+    ).fetchone()[0]
+    try_ms = min(TRY_LOCK_MS, max(10, deadlock_ms // 2))
+    conn.execute(sql.SQL("set local lock_timeout = {}").format(sql.Literal(f"{try_ms}ms")))
+    statement = sql.SQL("lock table {} in access exclusive mode").format(sql.SQL(", ").join(tables))
     while True:
         try:
             with conn.transaction():  # a savepoint: a failed try releases what it took
                 conn.execute(statement)
             return
-        except psycopg.errors.LockNotAvailable:
-            if time.monotonic() + pause > deadline:
+        except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected):
+            if time.monotonic() > deadline:
                 raise _lock_timeout(", ".join(schemas), lock_timeout_seconds) from None
-            time.sleep(pause)
-            pause = min(pause * 2, 0.25)
+            time.sleep(0.02)  # the queries that queued behind the try go first
 
 
 def _lock_timeout(schemas: str, lock_timeout_seconds: float) -> PostgresPublishError:
