@@ -141,13 +141,16 @@ def publish_postgres(
             _grant(conn, new[AUDIT], (auditor_role,))
             _swap(conn, new, stamp, lock_timeout_seconds)
             conn.commit()
-    except PostgresPublishError as error:
-        raise PostgresPublishError(scrub(str(error), url)) from None
-    except (psycopg.Error, duckdb.Error, OSError) as error:
+    except (PostgresPublishError, psycopg.Error, duckdb.Error, OSError) as error:
+        why = (
+            str(error)
+            if isinstance(error, PostgresPublishError)
+            else f"{type(error).__name__}: {error}"
+        )
         # from None: a conninfo error may quote the URL; the message is scrubbed instead
         raise PostgresPublishError(
             f"publishing to PostgreSQL {where} failed, its previous publish is untouched: "
-            f"{type(error).__name__}: {scrub(str(error), url).strip()}"
+            f"{scrub(why, url).strip()}"
         ) from None
     return counts
 
@@ -339,10 +342,55 @@ def _lock_old_tables(
 def _lock_timeout(schemas: str, lock_timeout_seconds: float) -> PostgresPublishError:
     return PostgresPublishError(
         f"schema {schemas}: readers held the published tables longer than the lock timeout "
-        f"({lock_timeout_seconds:g} s, EDUAID_PUBLISH_POSTGRES_LOCK_TIMEOUT_SECONDS); "
-        "the previous publish is untouched"
+        f"({lock_timeout_seconds:g} s, EDUAID_PUBLISH_POSTGRES_LOCK_TIMEOUT_SECONDS)"
     )
 
 
 def _duck_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def main() -> int:
+    """`make publish-postgres`: serve the files published last from Postgres, no pipeline run.
+
+    For a Postgres target set up after the last publish (the next run publishes to it
+    anyway). Holds the build lock, so that no publish replaces the files meanwhile.
+    """
+    import sys
+
+    from orchestration.lock import build_lock
+    from orchestration.publish.publisher import ANALYTICS_DB, AUDIT_DB
+    from orchestration.settings import get_settings
+
+    settings = get_settings()
+    url = settings.publish_postgres_url
+    if not url:
+        print("EDUAID_PUBLISH_POSTGRES_URL is not set: nothing to publish to", file=sys.stderr)
+        return 2
+    files = [settings.warehouse / ANALYTICS_DB, settings.warehouse / AUDIT_DB]
+    with build_lock(settings, None, "make publish-postgres"):
+        missing = [str(f) for f in files if not f.exists()]
+        if missing:
+            print(
+                f"nothing published yet ({', '.join(missing)}): run the pipeline", file=sys.stderr
+            )
+            return 2
+        try:
+            counts = publish_postgres(
+                url,
+                *files,
+                analyst_role=settings.publish_postgres_analyst_role,
+                auditor_role=settings.publish_postgres_auditor_role,
+                lock_timeout_seconds=settings.publish_postgres_lock_timeout_seconds,
+            )
+        except PostgresPublishError as error:
+            print(error, file=sys.stderr)
+            return 1
+    print(f"published to PostgreSQL {mask_url(url)}:")
+    for table, rows in counts.items():
+        print(f"  {table:<45}{rows:>12,}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

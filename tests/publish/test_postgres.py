@@ -679,3 +679,25 @@ def test_the_url_is_read_from_the_environment_and_kept_out_of_repr():
 )
 def test_duckdb_types_map_to_postgres_types(duckdb_type, expected):
     assert pg_type(duckdb_type) == expected
+
+
+def test_make_publish_postgres_serves_the_files_published_before_the_url_was_set(
+    server, database, settings, monkeypatch, capsys
+):
+    url = settings.publish_postgres_url
+    publish(dataclasses.replace(settings, publish_postgres_url=None), GATE)  # files only
+    for name, value in {
+        "EDUAID_WAREHOUSE": str(settings.warehouse),
+        "EDUAID_PUBLISH_POSTGRES_URL": url,
+    }.items():
+        monkeypatch.setenv(name, value)
+
+    assert pg_publish.main() == 0
+    out = capsys.readouterr().out
+    assert "marts.fct_disbursement" in out and PUBLISHER_PASSWORD not in out
+    with server.admin(dbname=database) as con:
+        assert counts(con)["marts.fct_disbursement"] == 3
+        assert counts(con)["audit.audit_finding"] == 2
+
+    monkeypatch.delenv("EDUAID_PUBLISH_POSTGRES_URL")
+    assert pg_publish.main() == 2
