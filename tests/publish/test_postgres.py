@@ -209,7 +209,8 @@ _databases = iter(range(1, 10_000))
 
 @pytest.fixture
 def database(server):
-    """A fresh database owned by the publisher; the group roles' members as the DBA would."""
+    """A fresh database owned by the publisher (the group roles and their members are the
+    server's: they outlive it)."""
     name = f"bureau_{next(_databases)}"
     with server.admin() as con:
         con.execute(f"create database {name} owner {PUBLISHER}")
@@ -242,7 +243,7 @@ def settings(tmp_path, server, database):
 
 
 ZOO = [
-    # every type the mapping knows, and text that CSV could get wrong
+    # more types than the marts use, and text that CSV could get wrong
     (
         1,
         2**40,
