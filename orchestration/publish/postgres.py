@@ -172,6 +172,7 @@ def _load(conn: psycopg.Connection, path: Path, source_schema: str, target: str)
     """Create and fill `target.<table>` for every table of `source_schema` in a DuckDB file."""
     counts = {}
     with duckdb.connect(str(path), read_only=True) as duck:
+        duck.execute("set enable_progress_bar = false")  # no bar on a terminal's output
         tables = [
             r[0]
             for r in duck.execute(
