@@ -33,7 +33,10 @@ from psycopg import errors
 from orchestration.publish import PublishBlocked, PublishError, publish
 from orchestration.publish import postgres as pg_publish
 from orchestration.publish.postgres import PostgresPublishError, mask_url, pg_type, scrub
+from orchestration.publish.step import WORKBOOK, publish_run
 from orchestration.quality import CheckResult
+from orchestration.quality.history import BLOCKED, History
+from orchestration.quality.suites import discover
 from orchestration.settings import REPO_ROOT, get_settings
 
 from .test_publish import ID_CHILD, ID_DEAD, NAMES, make_build_db, passed
@@ -488,7 +491,6 @@ def republish_with(settings, extra: int) -> None:
             con.execute("insert into marts.dim_student values (?, 'x', 'F', true)", [f"p{i}"])
 
 
-@pytest.mark.slow
 def test_a_reader_during_the_swap_sees_the_old_or_the_new_publish_never_a_mix(
     server, database, settings
 ):
@@ -702,3 +704,22 @@ def test_make_publish_postgres_serves_the_files_published_before_the_url_was_set
 
     monkeypatch.delenv("EDUAID_PUBLISH_POSTGRES_URL")
     assert pg_publish.main() == 2
+
+
+def test_the_publish_step_records_a_postgres_failure_and_publishes_nothing(settings):
+    """`publish_run` (the Dagster asset, `make run`): the reason kept, no file, no workbook."""
+    settings = dataclasses.replace(
+        settings,
+        publish_postgres_url=f"postgresql://someone:{quote(PUBLISHER_PASSWORD, safe='')}"
+        f"@127.0.0.1:{_free_port()}/nowhere",
+    )
+    history = History(settings.warehouse / "reports")
+    for check in discover():
+        history.record("run1", check, [passed()])
+    with pytest.raises(PublishError):
+        publish_run(settings, "run1")
+    outcome, reasons = history.outcome("run1")
+    assert outcome == BLOCKED and "PostgreSQL someone@127.0.0.1" in reasons[0]
+    assert "s3cret" not in reasons[0]
+    assert not (settings.warehouse / "analytics.duckdb").exists()
+    assert not (settings.warehouse / "reports" / WORKBOOK).exists()
