@@ -186,8 +186,9 @@ def server():
         bin_dir = _bin_dir()
     if bin_dir is None:
         pytest.skip("no PostgreSQL server binaries and `make postgres` could not install them")
-    # not under pytest's tmp dir: that is private to root, and the server may run as postgres
-    root = Path(tempfile.mkdtemp(prefix="eduaid-pg-"))
+    # not under pytest's tmp dir (private to root) nor TMPDIR: as root, the server runs as
+    # the postgres user, who must reach its folder
+    root = Path(tempfile.mkdtemp(prefix="eduaid-pg-", dir="/tmp" if os.geteuid() == 0 else None))
     srv = Server(root, bin_dir)
     try:
         srv.start()
