@@ -283,7 +283,7 @@ def _swap(
             )
     _lock_old_tables(conn, list(new), deadline, lock_timeout_seconds)
     # objects of others that depend on the old tables (analysts' views) go with them: bounded too
-    remaining_ms = max(1, round((deadline - time.monotonic()) * 1000))
+    remaining_ms = max(TRY_LOCK_MS, round((deadline - time.monotonic()) * 1000))
     conn.execute(sql.SQL("set local lock_timeout = {}").format(sql.Literal(f"{remaining_ms}ms")))
     for final, fresh in new.items():
         try:
