@@ -13,7 +13,7 @@ SCALE ?= 1
 SEED ?= 7
 BENCH_DIR ?= /tmp/eduaid-bench
 
-.PHONY: install browser run ui test lint generate bench bench-ingest bench-gate bench-pipeline lock clean
+.PHONY: install browser postgres publish-postgres run ui test lint generate bench bench-ingest bench-gate bench-pipeline lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,16 @@ run: install
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## postgres: Debian's PostgreSQL for the Postgres publish tests (as root; nothing when its
+## binaries are there). The tests start a server of their own on a free port and stop it.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+## publish-postgres: serve the last published files from EDUAID_PUBLISH_POSTGRES_URL, no run
+publish-postgres: install
+	$(BIN)/python -m orchestration.publish.postgres
 
 ## ui: the Dagster UI and daemon on localhost (sensor, schedule, run history in DAGSTER_HOME)
 ui: install

@@ -7,7 +7,7 @@ tools can point the pipeline elsewhere by setting environment variables.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -18,6 +18,9 @@ SCHEDULE_TIMEZONE = "Asia/Shanghai"
 SENSOR_INTERVAL_SECONDS = 30
 SETTLE_SECONDS = 10.0  # a file younger than this may still be being copied
 LOCK_WAIT_SECONDS = 1800.0
+ANALYST_ROLE = "eduaid_analyst"
+AUDITOR_ROLE = "eduaid_auditor"
+POSTGRES_LOCK_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,13 @@ class Settings:
     settle_seconds: float = SETTLE_SECONDS
     # how long a run waits for another run's hold on the build database before failing
     lock_wait_seconds: float = LOCK_WAIT_SECONDS
+    # optional PostgreSQL publish target (None: the DuckDB files only); the URL may hold a
+    # password, so it stays out of repr
+    publish_postgres_url: str | None = field(default=None, repr=False)
+    publish_postgres_analyst_role: str = ANALYST_ROLE  # reads schema marts
+    publish_postgres_auditor_role: str = AUDITOR_ROLE  # reads marts and audit
+    # how long the swap waits for readers holding the old tables before the publish fails
+    publish_postgres_lock_timeout_seconds: float = POSTGRES_LOCK_TIMEOUT_SECONDS
 
 
 def get_settings(env: dict[str, str] | None = None) -> Settings:
@@ -57,4 +67,12 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         ),
         settle_seconds=float(env.get("EDUAID_SETTLE_SECONDS") or SETTLE_SECONDS),
         lock_wait_seconds=float(env.get("EDUAID_LOCK_WAIT_SECONDS") or LOCK_WAIT_SECONDS),
+        publish_postgres_url=env.get("EDUAID_PUBLISH_POSTGRES_URL") or None,
+        publish_postgres_analyst_role=env.get("EDUAID_PUBLISH_POSTGRES_ANALYST_ROLE")
+        or ANALYST_ROLE,
+        publish_postgres_auditor_role=env.get("EDUAID_PUBLISH_POSTGRES_AUDITOR_ROLE")
+        or AUDITOR_ROLE,
+        publish_postgres_lock_timeout_seconds=float(
+            env.get("EDUAID_PUBLISH_POSTGRES_LOCK_TIMEOUT_SECONDS") or POSTGRES_LOCK_TIMEOUT_SECONDS
+        ),
     )

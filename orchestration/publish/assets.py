@@ -27,7 +27,9 @@ PUBLISHED_FROM = sorted(
     description=(
         "<warehouse>/analytics.duckdb (pseudonymous marts) and audit.duckdb (findings with "
         "real IDs and names), replaced atomically, only when this run's quality gate passed; "
-        "then the auditors' workbook in <warehouse>/reports/."
+        "then the auditors' workbook in <warehouse>/reports/. With "
+        "EDUAID_PUBLISH_POSTGRES_URL set, the same tables also in PostgreSQL (schemas marts, "
+        "audit), swapped in one transaction."
     ),
 )
 def published_warehouse(context: AssetExecutionContext) -> MaterializeResult:
@@ -41,17 +43,20 @@ def published_warehouse(context: AssetExecutionContext) -> MaterializeResult:
             metadata={"gate": "blocked", "data_docs": _data_docs(settings, context.run.run_id)},
             allow_retries=False,
         ) from blocked
-    return MaterializeResult(
-        metadata={
-            "gate": "passed",
-            "data_docs": _data_docs(settings, context.run.run_id),
-            "analytics": MV.path(str(published.analytics)),
-            "audit": MV.path(str(published.audit)),
-            "tables": MV.json(published.tables),
-            "findings": published.findings,
-            "finding_payment_lines": published.payment_lines,
-        }
-    )
+    metadata = {
+        "gate": "passed",
+        "data_docs": _data_docs(settings, context.run.run_id),
+        "analytics": MV.path(str(published.analytics)),
+        "audit": MV.path(str(published.audit)),
+        "tables": MV.json(published.tables),
+        "findings": published.findings,
+        "finding_payment_lines": published.payment_lines,
+    }
+    if published.postgres:
+        # where (user@host:port/db, never the password) and the rows of each table served
+        metadata["postgres"] = published.postgres
+        metadata["postgres_tables"] = MV.json(published.postgres_tables)
+    return MaterializeResult(metadata=metadata)
 
 
 def _data_docs(settings, run_id: str):

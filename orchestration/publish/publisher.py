@@ -11,6 +11,12 @@ over the old one, so that a reader sees the previous publish or the new one, nev
   the tables of the build database's `restricted` schema, which dbt builds
   (`dbt_project/models/restricted/`: the findings re-identified, their payment lines).
   The publisher only copies tables; it joins nothing.
+
+With `EDUAID_PUBLISH_POSTGRES_URL` set, the same two files are also served from PostgreSQL
+(`orchestration/publish/postgres.py`): loaded from the new files and swapped in one
+transaction there BEFORE the files replace the old ones, so that a failure of Postgres
+(server down, a reader holding the old tables past the lock timeout) fails the publish
+with both targets still on the previous publish, and a success leaves them equal.
 """
 
 from __future__ import annotations
@@ -51,6 +57,9 @@ class PublishResult:
     tables: dict[str, int]  # analytics table -> rows
     findings: int
     payment_lines: int
+    # the Postgres publish, when configured: where (no password), rows per schema.table
+    postgres: str | None = None
+    postgres_tables: dict[str, int] | None = None
 
 
 def gate_reasons(gate_results: GateResults | None) -> list[str]:
@@ -81,6 +90,7 @@ def publish(settings: Settings, gate_results: GateResults | None) -> PublishResu
         built.append(tmp_analytics)
         tmp_audit, counts = _build(settings.build_db, audit, _copy_audit)
         built.append(tmp_audit)
+        postgres, postgres_tables = _publish_postgres(settings, tmp_analytics, tmp_audit)
         os.replace(tmp_analytics, analytics)
         os.replace(tmp_audit, audit)
     finally:
@@ -92,7 +102,32 @@ def publish(settings: Settings, gate_results: GateResults | None) -> PublishResu
         tables=tables,
         findings=counts["audit_finding"],
         payment_lines=counts["audit_finding_payment_line"],
+        postgres=postgres,
+        postgres_tables=postgres_tables,
     )
+
+
+def _publish_postgres(
+    settings: Settings, analytics: Path, audit: Path
+) -> tuple[str | None, dict[str, int] | None]:
+    """The new files into PostgreSQL, when configured: where (no password), rows per table.
+
+    Raises a `PublishError` when it fails (Postgres keeps its previous publish)."""
+    if not settings.publish_postgres_url:
+        return None, None
+    # imported here: psycopg is needed only with a Postgres target
+    from orchestration.publish.postgres import mask_url, publish_postgres
+
+    url = settings.publish_postgres_url
+    tables = publish_postgres(
+        url,
+        analytics,
+        audit,
+        analyst_role=settings.publish_postgres_analyst_role,
+        auditor_role=settings.publish_postgres_auditor_role,
+        lock_timeout_seconds=settings.publish_postgres_lock_timeout_seconds,
+    )
+    return mask_url(url), tables
 
 
 def _build(build_db: Path, target: Path, fill) -> tuple[Path, dict[str, int]]:
