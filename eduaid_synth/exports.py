@@ -2,7 +2,7 @@
 
 This module decides *what* each file holds (records in canonical columns, clean values,
 plus the lossy problems the world planted: mangled IDs, the partial first delivery of a
-correction) and *which* format and encoding it comes in. ``render.py`` decides how the
+correction) and *which* format and encoding it comes in. ``render`` (the package) decides how the
 values are spelled.
 """
 

@@ -6,7 +6,7 @@ middle dots unified, ID normalisation with the 15 -> 18 upgrade, the listed date
 money spellings, the alias seeds) turn back into exactly that value. Nothing here may
 lose information: lossy problems are planted by the world model, not by the renderer.
 
-The functions work on one value; ``render.py`` applies them to the few unique values
+The functions work on one value; ``render.cells`` applies them to the few unique values
 or the sampled subset of a column, so that a file of millions of rows costs a few
 numpy passes.
 """
