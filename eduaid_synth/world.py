@@ -413,181 +413,256 @@ def _expected_stage(k: np.ndarray, kids: pd.DataFrame) -> tuple[np.ndarray, np.n
     return stage, grade
 
 
-def _simulate_careers(county, cfg, rng, kids, schools):
-    n = len(kids)
-    T = len(TERMS)
-    tship = kids["township_idx"].to_numpy()
-    cohort = kids["cohort"].to_numpy()
-    excluded = (kids["out_of_county"] | kids["never_enrolled"]).to_numpy()
-    birth = kids["birth"].to_numpy().astype("datetime64[D]")
+@dataclass
+class _Careers:
+    """The state of every child's school career while the terms are simulated in order."""
 
-    alive = np.ones(n, bool)
-    gone = np.zeros(n, bool)  # left the county's schools for good
-    out_until = np.full(n, -1)  # dropped/suspended: back at this term index (-1 none)
-    away = np.zeros(n, dtype=np.int8)  # 0 none, DROPPED or SUSPENDED while away
-    pending = np.zeros(n, dtype=np.int8)  # status to show at the next snapshot
-    school = np.full(n, -1, dtype=np.int32)
-    prev_stage = np.full(n, NO_STAGE)
-    boarding = np.zeros(n, bool)
-    hukou_moved_term = np.full(n, -1)
-    deaths: dict[int, date] = {}
-    send_home = kids["is_disabled"].to_numpy() & (rng.random(n) < cfg.send_home_rate)
-    county_wide = {}
-    rows = []
-    ledger_rows = []
-    stage_board_p = np.array(cfg.boarding)
-    last = None
+    n: int
+    alive: np.ndarray
+    gone: np.ndarray  # left the county's schools for good
+    out_until: np.ndarray  # dropped/suspended: back at this term index (-1 none)
+    away: np.ndarray  # 0 none, DROPPED or SUSPENDED while away
+    pending: np.ndarray  # status to show at the next snapshot
+    school: np.ndarray
+    prev_stage: np.ndarray
+    boarding: np.ndarray
+    hukou_moved_term: np.ndarray
+    send_home: np.ndarray
+    deaths: dict[int, date] = field(default_factory=dict)
+    rows: list = field(default_factory=list)
+    ledger_rows: list = field(default_factory=list)
+    last: dict | None = None
 
-    for ti, term in enumerate(TERMS):
-        pools = _school_pools(schools, county.townships, term)
-        county_wide = {
-            s: [i for (st, _), v in pools.items() if st == s for i in v] for s in (SEN, VOC)
-        }
-        k = school_year(term) - cohort + 1
-        stage, grade = _expected_stage(k, kids)
-        in_flow = (stage >= 0) & (stage != TER) & ~excluded & alive & ~gone
-        # returns from dropout / suspension
-        back = (out_until == ti) & in_flow
-        away[back] = 0
-        out_until[back] = -1
-        status = np.where(in_flow, ENROLLED, ABSENT).astype(np.int8)
-        status[(away > 0) & in_flow] = ABSENT
-        status[(away == SUSPENDED) & in_flow] = SUSPENDED
-        # rows still listed at the old school with last term's outcome (辍学, 转出, 死亡, 毕业)
-        extra_rows = []
-        if last is not None:
-            shown = pending > 0
-            if ti > 0 and TERMS[ti].endswith("autumn"):
-                final = np.array([FINAL_GRADE.get(int(x), 0) for x in range(6)])[
-                    np.maximum(last["stage"], 0)
-                ]
-                left = (
-                    (last["status"] == ENROLLED)
-                    & (last["grade"] == final)
-                    & ~in_flow
-                    & alive
-                    & ~gone
-                    & (away == 0)
-                    & (last["stage"] != PRE)
-                    & (pending == 0)
-                )
-                grad = left & (rng.random(n) < cfg.graduate_shown)
-                pending[grad] = GRADUATED
-                shown = pending > 0
-            if shown.any():
-                extra = {key: val[shown] for key, val in last.items()}
-                extra["status"] = pending[shown].copy()
-                extra["term"] = np.full(shown.sum(), ti)
-                extra_rows.append(extra)
-                status[shown & (status == ENROLLED)] = ABSENT  # never listed twice
-        pending[:] = 0
-        # schools: keep, unless the stage changes, the school closed, or a transfer
-        listed = status != ABSENT
-        closed_now = np.zeros(n, bool)
-        if ti > 0:
-            open_idx = set(i for v in pools.values() for i in v)
-            closed_now = (school >= 0) & ~np.isin(school, list(open_idx))
-        need = listed & ((stage != prev_stage) | (school < 0) | closed_now)
-        new = _assign(rng, pools, np.where(need, stage, NO_STAGE), tship, county_wide)
-        # pupils of a merged school go to the township's central school
-        if closed_now.any():
-            for s_old in np.unique(school[closed_now & listed]):
-                t_old = county.townships.index(schools.at[s_old, "township"])
-                target = [i for i in pools.get((PRI, t_old), []) if schools.at[i, "has_boarding"]]
-                m = closed_now & listed & (school == s_old) & (stage == PRI)
-                if target:
-                    new[m] = target[0]
-        school = np.where(need, new, school)
-        has_b = schools["has_boarding"].to_numpy()
-        redraw = need & (school >= 0)
-        boarding = np.where(
-            redraw,
-            has_b[np.maximum(school, 0)] & (rng.random(n) < stage_board_p[np.maximum(stage, 0)]),
-            boarding,
+    @classmethod
+    def start(cls, n: int, send_home: np.ndarray) -> _Careers:
+        return cls(
+            n=n,
+            alive=np.ones(n, bool),
+            gone=np.zeros(n, bool),
+            out_until=np.full(n, -1),
+            away=np.zeros(n, dtype=np.int8),
+            pending=np.zeros(n, dtype=np.int8),
+            school=np.full(n, -1, dtype=np.int32),
+            prev_stage=np.full(n, NO_STAGE),
+            boarding=np.zeros(n, bool),
+            hukou_moved_term=np.full(n, -1),
+            send_home=send_home,
         )
-        boarding[stage == PRE] = False
-        prev_stage = np.where(listed, stage, prev_stage)
-        snap = {
-            "pid": np.arange(n),
-            "term": np.full(n, ti),
-            "school": school.copy(),
-            "stage": stage.copy(),
-            "grade": grade.copy(),
-            "boarding": boarding.copy(),
-            "status": status.copy(),
-        }
-        rows.append(snap)
-        rows.extend(extra_rows)
-        last = {
-            key: (val.copy() if isinstance(val, np.ndarray) else val) for key, val in snap.items()
-        }
-        last["status"] = np.where(snap["status"] == ENROLLED, ENROLLED, ABSENT).astype(np.int8)
 
-        # ---- events during this term (seen at the next snapshot)
-        active = status == ENROLLED
-        u = rng.random(n)
-        p_drop = np.array(cfg.dropout)[np.maximum(stage, 0)]
-        edges = np.cumsum([cfg.death, cfg.suspension, cfg.transfer_out, cfg.transfer_in_county])
-        dies = active & (u < edges[0])
-        susp = active & (u >= edges[0]) & (u < edges[1]) & (stage >= PRI)
-        tout = active & (u >= edges[1]) & (u < edges[2]) & (stage >= PRI)
-        tin = active & (u >= edges[2]) & (u < edges[3]) & (stage >= PRI)
-        drop = active & (u >= edges[3]) & (u < edges[3] + p_drop) & ~send_home
-        start = np.datetime64(term_start(term))
-        end_offset = 181 if term.endswith("autumn") else 183
-        # natural deaths come after the term's payments (December onwards / June onwards)
-        death_day = start + (91 + rng.integers(0, end_offset - 95, n)).astype("timedelta64[D]")
-        for i in np.flatnonzero(dies):
-            deaths[int(i)] = pd.Timestamp(death_day[i]).date()
-        alive &= ~dies
-        pending[dies & (rng.random(n) < cfg.dead_shown)] = DECEASED
-        gone |= tout
-        pending[tout & (rng.random(n) < cfg.transfer_shown)] = TRANSFERRED
-        hukou_moved_term[tout & (rng.random(n) < cfg.hukou_moves_with_transfer)] = ti + 1
-        # out-of-county schooling certified by the ledger
-        age_next = _age_at(birth, school_year(TERMS[min(ti + 1, T - 1)]))
-        for i in np.flatnonzero(tout & (hukou_moved_term != ti + 1)):
-            if 6 <= age_next[i] <= 15 and rng.random() < cfg.out_of_county_ledger and ti + 1 < T:
-                ledger_rows.append(_case(rng, i, ti + 1, "疑似辍学", "县外就读已取证"))
-        school[tin] = -1  # re-drawn at the next snapshot
-        prev_stage[tin] = NO_STAGE
-        compulsory = (age_next >= 6) & (age_next <= 15)
-        ret = rng.random(n)
-        away[drop] = DROPPED
-        pending[drop & (rng.random(n) < cfg.dropped_shown)] = DROPPED
-        returns = np.where(compulsory, ret < cfg.dropout_return, ret < 0.2)
-        out_until[drop] = np.where(returns[drop], ti + 2 + (rng.random(drop.sum()) < 0.5), -1)
-        school[drop] = -1
-        prev_stage[drop] = NO_STAGE
-        away[susp] = SUSPENDED
-        out_until[susp] = ti + 2 + (rng.random(susp.sum()) < 0.3)
-        for i in np.flatnonzero(drop & compulsory):
-            if ti + 1 < T and rng.random() >= cfg.dropout_unrecorded:
-                back_t = out_until[i] if out_until[i] < T else None
-                ledger_rows.append(
-                    _case(
-                        rng,
-                        i,
-                        ti + 1,
-                        "辍学" if rng.random() < 0.5 else "疑似辍学",
-                        "未返校",
-                        returned_term=back_t,
-                    )
-                )
-        for i in np.flatnonzero(susp & compulsory):
-            if ti + 1 < T:
-                ledger_rows.append(
-                    _case(
-                        rng,
-                        i,
-                        ti + 1,
-                        "疑似辍学",
-                        "休学",
-                        returned_term=out_until[i] if out_until[i] < T else None,
-                    )
-                )
 
-    # deferred entry (延缓入学) and out-of-county children certified at the start
+def _simulate_careers(county, cfg, rng, kids, schools):
+    """Every term in order: who is listed where (the 学籍 snapshot), then what happens during
+    the term (death, transfer, dropout, suspension), seen at the next snapshot; the ledger
+    cases these leave; and the cases of children who never enter the county's schools."""
+    n = len(kids)
+    send_home = kids["is_disabled"].to_numpy() & (rng.random(n) < cfg.send_home_rate)
+    c = _Careers.start(n, send_home)
+    for ti, term in enumerate(TERMS):
+        stage, status = _snapshot(c, county, cfg, rng, kids, schools, ti, term)
+        _term_events(c, cfg, rng, kids, ti, term, stage, status)
+    _cases_outside_the_schools(c, cfg, rng, kids)
+
+    reg = pd.concat([pd.DataFrame(r) for r in c.rows], ignore_index=True)
+    reg = reg[reg["status"] != ABSENT].reset_index(drop=True)
+    ledger = pd.DataFrame(
+        c.ledger_rows,
+        columns=[
+            "pid",
+            "term",
+            "case_type",
+            "disposition",
+            "recorded_on",
+            "closed_on",
+            "closed_disposition",
+            "return_term",
+        ],
+    )
+    careers = {"hukou_moved_term": c.hukou_moved_term, "send_home": c.send_home}
+    return reg, c.deaths, ledger, careers
+
+
+def _snapshot(c: _Careers, county, cfg, rng, kids, schools, ti: int, term: str):
+    """The term's 学籍: who is listed (returns from dropout and suspension), last term's
+    outcomes still shown at the old school, and the school and boarding of each pupil."""
+    pools = _school_pools(schools, county.townships, term)
+    county_wide = {s: [i for (st, _), v in pools.items() if st == s for i in v] for s in (SEN, VOC)}
+    excluded = (kids["out_of_county"] | kids["never_enrolled"]).to_numpy()
+    k = school_year(term) - kids["cohort"].to_numpy() + 1
+    stage, grade = _expected_stage(k, kids)
+    in_flow = (stage >= 0) & (stage != TER) & ~excluded & c.alive & ~c.gone
+    # returns from dropout / suspension
+    back = (c.out_until == ti) & in_flow
+    c.away[back] = 0
+    c.out_until[back] = -1
+    status = np.where(in_flow, ENROLLED, ABSENT).astype(np.int8)
+    status[(c.away > 0) & in_flow] = ABSENT
+    status[(c.away == SUSPENDED) & in_flow] = SUSPENDED
+    extra_rows = _outcomes_shown(c, cfg, rng, ti, in_flow, status)
+    _place_in_schools(c, county, cfg, rng, kids, schools, pools, county_wide, ti, stage, status)
+    snap = {
+        "pid": np.arange(c.n),
+        "term": np.full(c.n, ti),
+        "school": c.school.copy(),
+        "stage": stage.copy(),
+        "grade": grade.copy(),
+        "boarding": c.boarding.copy(),
+        "status": status.copy(),
+    }
+    c.rows.append(snap)
+    c.rows.extend(extra_rows)
+    c.last = {
+        key: (val.copy() if isinstance(val, np.ndarray) else val) for key, val in snap.items()
+    }
+    c.last["status"] = np.where(snap["status"] == ENROLLED, ENROLLED, ABSENT).astype(np.int8)
+    return stage, status
+
+
+def _outcomes_shown(c: _Careers, cfg, rng, ti: int, in_flow, status) -> list[dict]:
+    """Rows still listed at the old school with last term's outcome (辍学, 转出, 死亡, 毕业):
+    graduates of a stage's final grade (some), and what the last term's events left."""
+    extra_rows = []
+    last = c.last
+    if last is not None:
+        shown = c.pending > 0
+        if ti > 0 and TERMS[ti].endswith("autumn"):
+            final = np.array([FINAL_GRADE.get(int(x), 0) for x in range(6)])[
+                np.maximum(last["stage"], 0)
+            ]
+            left = (
+                (last["status"] == ENROLLED)
+                & (last["grade"] == final)
+                & ~in_flow
+                & c.alive
+                & ~c.gone
+                & (c.away == 0)
+                & (last["stage"] != PRE)
+                & (c.pending == 0)
+            )
+            grad = left & (rng.random(c.n) < cfg.graduate_shown)
+            c.pending[grad] = GRADUATED
+            shown = c.pending > 0
+        if shown.any():
+            extra = {key: val[shown] for key, val in last.items()}
+            extra["status"] = c.pending[shown].copy()
+            extra["term"] = np.full(shown.sum(), ti)
+            extra_rows.append(extra)
+            status[shown & (status == ENROLLED)] = ABSENT  # never listed twice
+    c.pending[:] = 0
+    return extra_rows
+
+
+def _place_in_schools(c: _Careers, county, cfg, rng, kids, schools, pools, county_wide, ti,
+                      stage, status) -> None:  # fmt: skip
+    """A pupil keeps the school, unless the stage changes, the school closed, or a transfer;
+    pupils of a merged school go to the township's central school; boarding is drawn anew
+    with the school."""
+    listed = status != ABSENT
+    closed_now = np.zeros(c.n, bool)
+    if ti > 0:
+        open_idx = set(i for v in pools.values() for i in v)
+        closed_now = (c.school >= 0) & ~np.isin(c.school, list(open_idx))
+    need = listed & ((stage != c.prev_stage) | (c.school < 0) | closed_now)
+    tship = kids["township_idx"].to_numpy()
+    new = _assign(rng, pools, np.where(need, stage, NO_STAGE), tship, county_wide)
+    if closed_now.any():
+        for s_old in np.unique(c.school[closed_now & listed]):
+            t_old = county.townships.index(schools.at[s_old, "township"])
+            target = [i for i in pools.get((PRI, t_old), []) if schools.at[i, "has_boarding"]]
+            m = closed_now & listed & (c.school == s_old) & (stage == PRI)
+            if target:
+                new[m] = target[0]
+    c.school = np.where(need, new, c.school)
+    has_b = schools["has_boarding"].to_numpy()
+    redraw = need & (c.school >= 0)
+    stage_board_p = np.array(cfg.boarding)
+    c.boarding = np.where(
+        redraw,
+        has_b[np.maximum(c.school, 0)] & (rng.random(c.n) < stage_board_p[np.maximum(stage, 0)]),
+        c.boarding,
+    )
+    c.boarding[stage == PRE] = False
+    c.prev_stage = np.where(listed, stage, c.prev_stage)
+
+
+def _term_events(c: _Careers, cfg, rng, kids, ti: int, term: str, stage, status) -> None:
+    """What happens to the enrolled during the term (seen at the next snapshot): one draw
+    decides death, suspension, transfer out, transfer within the county or dropout."""
+    active = status == ENROLLED
+    u = rng.random(c.n)
+    p_drop = np.array(cfg.dropout)[np.maximum(stage, 0)]
+    edges = np.cumsum([cfg.death, cfg.suspension, cfg.transfer_out, cfg.transfer_in_county])
+    dies = active & (u < edges[0])
+    susp = active & (u >= edges[0]) & (u < edges[1]) & (stage >= PRI)
+    tout = active & (u >= edges[1]) & (u < edges[2]) & (stage >= PRI)
+    tin = active & (u >= edges[2]) & (u < edges[3]) & (stage >= PRI)
+    drop = active & (u >= edges[3]) & (u < edges[3] + p_drop) & ~c.send_home
+    _deaths(c, cfg, rng, term, dies)
+    birth = kids["birth"].to_numpy().astype("datetime64[D]")
+    age_next = _age_at(birth, school_year(TERMS[min(ti + 1, len(TERMS) - 1)]))
+    _transfers(c, cfg, rng, ti, tout, tin, age_next)
+    _dropouts_and_suspensions(c, cfg, rng, ti, drop, susp, age_next)
+
+
+def _deaths(c: _Careers, cfg, rng, term: str, dies) -> None:
+    """Natural deaths come after the term's payments (December onwards / June onwards)."""
+    start = np.datetime64(term_start(term))
+    end_offset = 181 if term.endswith("autumn") else 183
+    death_day = start + (91 + rng.integers(0, end_offset - 95, c.n)).astype("timedelta64[D]")
+    for i in np.flatnonzero(dies):
+        c.deaths[int(i)] = pd.Timestamp(death_day[i]).date()
+    c.alive &= ~dies
+    c.pending[dies & (rng.random(c.n) < cfg.dead_shown)] = DECEASED
+
+
+def _transfers(c: _Careers, cfg, rng, ti: int, tout, tin, age_next) -> None:
+    """Out of the county (gone for good; some move their 户口 too, some are certified by the
+    ledger as 县外就读), or to another school of the county (drawn at the next snapshot)."""
+    c.gone |= tout
+    c.pending[tout & (rng.random(c.n) < cfg.transfer_shown)] = TRANSFERRED
+    c.hukou_moved_term[tout & (rng.random(c.n) < cfg.hukou_moves_with_transfer)] = ti + 1
+    for i in np.flatnonzero(tout & (c.hukou_moved_term != ti + 1)):
+        if (
+            6 <= age_next[i] <= 15
+            and rng.random() < cfg.out_of_county_ledger
+            and ti + 1 < len(TERMS)
+        ):
+            c.ledger_rows.append(_case(rng, i, ti + 1, "疑似辍学", "县外就读已取证"))
+    c.school[tin] = -1
+    c.prev_stage[tin] = NO_STAGE
+
+
+def _dropouts_and_suspensions(c: _Careers, cfg, rng, ti: int, drop, susp, age_next) -> None:
+    """Away from school for a while: a dropout returns (劝返复学) or not, a suspension after a
+    term or two; children of compulsory age get a ledger case (most dropouts, every
+    suspension)."""
+    T = len(TERMS)
+    compulsory = (age_next >= 6) & (age_next <= 15)
+    ret = rng.random(c.n)
+    c.away[drop] = DROPPED
+    c.pending[drop & (rng.random(c.n) < cfg.dropped_shown)] = DROPPED
+    returns = np.where(compulsory, ret < cfg.dropout_return, ret < 0.2)
+    c.out_until[drop] = np.where(returns[drop], ti + 2 + (rng.random(drop.sum()) < 0.5), -1)
+    c.school[drop] = -1
+    c.prev_stage[drop] = NO_STAGE
+    c.away[susp] = SUSPENDED
+    c.out_until[susp] = ti + 2 + (rng.random(susp.sum()) < 0.3)
+    for i in np.flatnonzero(drop & compulsory):
+        if ti + 1 < T and rng.random() >= cfg.dropout_unrecorded:
+            back_t = c.out_until[i] if c.out_until[i] < T else None
+            case_type = "辍学" if rng.random() < 0.5 else "疑似辍学"
+            c.ledger_rows.append(_case(rng, i, ti + 1, case_type, "未返校", returned_term=back_t))
+    for i in np.flatnonzero(susp & compulsory):
+        if ti + 1 < T:
+            back_t = c.out_until[i] if c.out_until[i] < T else None
+            c.ledger_rows.append(_case(rng, i, ti + 1, "疑似辍学", "休学", returned_term=back_t))
+
+
+def _cases_outside_the_schools(c: _Careers, cfg, rng, kids) -> None:
+    """Ledger cases of children never in the county's schools: deferred entry (延缓入学),
+    out-of-county schooling certified at the start, and schooling at home (送教上门)."""
+    T = len(TERMS)
+    cohort = kids["cohort"].to_numpy()
+    birth = kids["birth"].to_numpy().astype("datetime64[D]")
     age0 = {ti: _age_at(birth, school_year(t)) for ti, t in enumerate(TERMS)}
     defer = kids["deferred"].to_numpy() & kids["county_hukou"].to_numpy()
     for i in np.flatnonzero(defer):
@@ -600,34 +675,16 @@ def _simulate_careers(county, cfg, rng, kids, schools):
             None,
         )
         if ti is not None:
-            ledger_rows.append(_case(rng, i, ti, "疑似辍学", "延缓入学", closed_next_year=True))
+            c.ledger_rows.append(_case(rng, i, ti, "疑似辍学", "延缓入学", closed_next_year=True))
     ooc = kids["out_of_county"].to_numpy()
-    for i in np.flatnonzero(ooc & (rng.random(n) < cfg.out_of_county_ledger)):
+    for i in np.flatnonzero(ooc & (rng.random(c.n) < cfg.out_of_county_ledger)):
         first = next((x for x in range(T) if 6 <= age0[x][i] <= 15), None)
         if first is not None:
-            ledger_rows.append(_case(rng, i, first, "疑似辍学", "县外就读已取证"))
-    for i in np.flatnonzero(send_home):
+            c.ledger_rows.append(_case(rng, i, first, "疑似辍学", "县外就读已取证"))
+    for i in np.flatnonzero(c.send_home):
         first = next((x for x in range(T) if 6 <= age0[x][i] <= 15), None)
         if first is not None:
-            ledger_rows.append(_case(rng, i, first, "疑似辍学", "送教上门"))
-
-    reg = pd.concat([pd.DataFrame(r) for r in rows], ignore_index=True)
-    reg = reg[reg["status"] != ABSENT].reset_index(drop=True)
-    ledger = pd.DataFrame(
-        ledger_rows,
-        columns=[
-            "pid",
-            "term",
-            "case_type",
-            "disposition",
-            "recorded_on",
-            "closed_on",
-            "closed_disposition",
-            "return_term",
-        ],
-    )
-    careers = {"hukou_moved_term": hukou_moved_term, "send_home": send_home}
-    return reg, deaths, ledger, careers
+            c.ledger_rows.append(_case(rng, i, first, "疑似辍学", "送教上门"))
 
 
 def _age_at(birth: np.ndarray, year: int) -> np.ndarray:
@@ -664,8 +721,30 @@ def _case(rng, pid, term_idx, case_type, disposition, returned_term=None, closed
 
 # --------------------------------------------------------------------------- households
 def _make_households(county, cfg, rng, kids):
-    """Poverty-registry households for the poor families, plus elderly-only households."""
+    """Poverty-registry households for the poor families, plus elderly-only households: the
+    households registered, their adults, every member's time in the registry, and the
+    members who join it during the simulated years (births, marriages)."""
     poor_kids = kids[kids["poor"]]
+    hh = _registered_households(county, cfg, rng, poor_kids)
+    fam_hh = hh[hh["family"] >= 0]
+    elder_hh = hh[hh["family"] < 0]
+    grand = rng.random(len(fam_hh)) < 0.25  # a quarter are headed by the grandparents
+    grand_hh = set(fam_hh["household_id"].to_numpy()[grand])
+    ad = _adults(county, rng, kids, hh, fam_hh, elder_hh, grand)
+    membership = _memberships(kids, poor_kids, fam_hh, ad, grand_hh)
+    new, joined = _joiners(county, rng, hh, fam_hh, elder_hh, grand_hh, len(kids) + len(ad))
+    nm_rows = new[["household_id", "pid", "relation"]].assign(left_on=pd.NaT, joined_on=joined)
+    membership = pd.concat([membership, nm_rows], ignore_index=True)
+    ad = pd.concat([ad, new], ignore_index=True)
+    adults_out = ad.drop(columns=["surname", "role", "relation", "household_id"])
+    adults_out["household_member"] = True
+    hh = hh.drop(columns=["hh_no", "youngest", "surname", "family"])
+    return hh, adults_out, membership
+
+
+def _registered_households(county, cfg, rng, poor_kids) -> pd.DataFrame:
+    """One household per poor family (and a third as many elderly-only households): its
+    number, attribute, year registered, year it exits poverty, and relapse or instability."""
     fams = poor_kids.groupby("family").agg(
         township=("township", "first"),
         village=("village", "first"),
@@ -703,71 +782,40 @@ def _make_households(county, cfg, rng, kids):
     u = rng.random(n_h)
     hh["relapse"] = (u < cfg.relapse_rate) & (hh["exit_year"] <= 2019)
     hh["unstable"] = (u >= cfg.relapse_rate) & (u < cfg.relapse_rate + cfg.unstable_rate)
+    return hh
 
-    # adults: parents (and for a quarter, grandparents heading the household)
-    fam_hh = hh[hh["family"] >= 0]
-    elder_hh = hh[hh["family"] < 0]
-    m_rows = []
-    grand = rng.random(len(fam_hh)) < 0.25
+
+def _adults(county, rng, kids, hh, fam_hh, elder_hh, grand) -> pd.DataFrame:
+    """The adults of the households: parents (and grandparents heading a quarter of the
+    families), the elderly couples; their IDs, names, relation to the head, and the deaths
+    among the elderly over the simulated years."""
     youngest_year = pd.DatetimeIndex(fam_hh["youngest"]).year.to_numpy()
     father_year = np.clip(youngest_year - rng.integers(24, 38, len(fam_hh)), 1960, 1992)
     mother_year = np.clip(father_year + rng.integers(-2, 5, len(fam_hh)), 1962, 1994)
     gf_year = father_year - rng.integers(22, 30, len(fam_hh))
     gm_year = gf_year + rng.integers(-1, 4, len(fam_hh))
 
-    def adults(hh_ids, years, sex, surnames, role):
+    def adults(households, years, sex, surnames, role):
         b = _random_dates(rng, np.asarray(years))
         return pd.DataFrame(
-            {"household_id": hh_ids, "birth": b, "sex": sex, "surname": surnames, "role": role}
+            {"household_id": households, "birth": b, "sex": sex, "surname": surnames, "role": role}
         )
 
+    fam_ids, fam_names = fam_hh["household_id"].to_numpy(), fam_hh["surname"].to_numpy()
     parts = [
-        adults(
-            fam_hh["household_id"].to_numpy(),
-            father_year,
-            "男",
-            fam_hh["surname"].to_numpy(),
-            "father",
-        ),
-        adults(
-            fam_hh["household_id"].to_numpy(),
-            mother_year,
-            "女",
-            nm.draw_surnames(rng, len(fam_hh)),
-            "mother",
-        ),
-        adults(
-            fam_hh["household_id"].to_numpy()[grand],
-            gf_year[grand],
-            "男",
-            fam_hh["surname"].to_numpy()[grand],
-            "grandfather",
-        ),
-        adults(
-            fam_hh["household_id"].to_numpy()[grand],
-            gm_year[grand],
-            "女",
-            nm.draw_surnames(rng, grand.sum()),
-            "grandmother",
-        ),
-    ]
+        adults(fam_ids, father_year, "男", fam_names, "father"),
+        adults(fam_ids, mother_year, "女", nm.draw_surnames(rng, len(fam_hh)), "mother"),
+        adults(fam_ids[grand], gf_year[grand], "男", fam_names[grand], "grandfather"),
+        adults(fam_ids[grand], gm_year[grand], "女", nm.draw_surnames(rng, grand.sum()),
+               "grandmother"),
+    ]  # fmt: skip
     e_years = rng.integers(1936, 1960, len(elder_hh))
+    eld_ids, eld_names = elder_hh["household_id"].to_numpy(), elder_hh["surname"].to_numpy()
     parts += [
-        adults(
-            elder_hh["household_id"].to_numpy(),
-            e_years,
-            "男",
-            elder_hh["surname"].to_numpy(),
-            "elder_head",
-        ),
-        adults(
-            elder_hh["household_id"].to_numpy(),
-            e_years + rng.integers(-3, 4, len(elder_hh)),
-            "女",
-            nm.draw_surnames(rng, len(elder_hh)),
-            "elder_spouse",
-        ),
-    ]
+        adults(eld_ids, e_years, "男", eld_names, "elder_head"),
+        adults(eld_ids, e_years + rng.integers(-3, 4, len(elder_hh)), "女",
+               nm.draw_surnames(rng, len(elder_hh)), "elder_spouse"),
+    ]  # fmt: skip
     ad = pd.concat(parts, ignore_index=True)
     ad = ad.merge(hh[["household_id", "township", "village"]], on="household_id")
     male = (ad["sex"] == "男").to_numpy()
@@ -780,8 +828,7 @@ def _make_households(county, cfg, rng, kids):
     ad["kind"] = "adult"
     ad["county_hukou"] = True
     ad["is_disabled"] = rng.random(len(ad)) < 0.04
-    grand_hh = set(fam_hh["household_id"].to_numpy()[grand])
-    in_grand = ad["household_id"].isin(grand_hh)
+    in_grand = ad["household_id"].isin(set(fam_ids[grand]))
     rel = {
         "father": "户主",
         "mother": "配偶",
@@ -799,10 +846,15 @@ def _make_households(county, cfg, rng, kids):
     ad.loc[old, "died_on"] = pd.to_datetime("2019-09-01") + pd.to_timedelta(
         rng.integers(0, 900, old.sum()), unit="D"
     )
-    m_rows.append(
-        ad[["household_id", "pid", "relation", "died_on"]].rename(columns={"died_on": "left_on"})
-    )
+    return ad
 
+
+def _memberships(kids, poor_kids, fam_hh, ad, grand_hh) -> pd.DataFrame:
+    """Each adult's and child's time in the registry: from birth for the children born in
+    the window, until death, or until the family moves its 户口 out of the county."""
+    m_rows = [
+        ad[["household_id", "pid", "relation", "died_on"]].rename(columns={"died_on": "left_on"})
+    ]
     kid_m = poor_kids.merge(fam_hh[["family", "household_id"]], on="family")
     kid_m = kid_m.assign(relation=np.where(kid_m["sex"] == "男", "之子", "之女"))
     kg = kid_m["household_id"].isin(grand_hh)
@@ -823,7 +875,12 @@ def _make_households(county, cfg, rng, kids):
         [pd.Timestamp(term_start(TERMS[t])) if 0 <= t < len(TERMS) else pd.NaT for t in mt]
     )
     membership["left_on"] = membership["left_on"].where(membership["left_on"].notna(), left_move)
-    # births and marriages inside the window: members who join the registry
+    return membership
+
+
+def _joiners(county, rng, hh, fam_hh, elder_hh, grand_hh, first_pid: int):
+    """Members who join the registry inside the window: babies born into families, and the
+    sons of elderly households who marry (son and bride). Returns them and their joining day."""
     rng_births = rng.random(len(fam_hh)) < 0.12
     bh = fam_hh[rng_births]
     bb = _random_dates(rng, np.full(len(bh), 2019)) + rng.integers(60, 1000, len(bh)).astype(
@@ -866,7 +923,7 @@ def _make_households(county, cfg, rng, kids):
         _unique_seq(rng, nb, (new["sex"] == "男").to_numpy(), base=800),
     )
     new["name"] = nm.draw_names(rng, len(new), new["surname"].to_numpy())
-    new["pid"] = np.arange(len(kids) + len(ad), len(kids) + len(ad) + len(new))
+    new["pid"] = np.arange(first_pid, first_pid + len(new))
     new["kind"] = "adult"
     new["county_hukou"] = True
     new["is_disabled"] = False
@@ -881,13 +938,7 @@ def _make_households(county, cfg, rng, kids):
     joined[new["role"] == "baby"] = pd.to_datetime(new.loc[new["role"] == "baby", "birth"])
     wed_on = pd.Timestamp("2019-10-01") + pd.to_timedelta(rng.integers(0, 800, len(new)), unit="D")
     joined[new["role"] == "bride"] = wed_on[(new["role"] == "bride").to_numpy()]
-    nm_rows = new[["household_id", "pid", "relation"]].assign(left_on=pd.NaT, joined_on=joined)
-    membership = pd.concat([membership, nm_rows], ignore_index=True)
-    ad = pd.concat([ad, new], ignore_index=True)
-    adults_out = ad.drop(columns=["surname", "role", "relation", "household_id"])
-    adults_out["household_member"] = True
-    hh = hh.drop(columns=["hh_no", "youngest", "surname", "family"])
-    return hh, adults_out, membership
+    return new, joined
 
 
 # --------------------------------------------------------------------------- views
