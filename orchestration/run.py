@@ -137,7 +137,10 @@ def conclude(settings: Settings, run_id: str, success: bool) -> int:
     if outcome == PUBLISHED:
         return 0
     if outcome == BLOCKED:
-        print("\nnothing published: the quality gate blocked this run", file=sys.stderr)
+        _, reasons = history.outcome(run_id)
+        print(
+            "\nnothing published; why:\n" + "\n".join(f"  - {r}" for r in reasons), file=sys.stderr
+        )
         return 2
     print("\nthe pipeline failed before its quality gate; see the log above", file=sys.stderr)
     return 1
