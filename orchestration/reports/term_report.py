@@ -447,8 +447,8 @@ def findings_chart(rows: list[dict], types: list, names: dict[str, str]) -> str 
 
 CSS = """
 body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC",
-       "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", SimHei, sans-serif; margin: 2em auto; max-width: 60em;
-       color: #222; line-height: 1.6; padding: 0 1em; }
+       "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", SimHei, sans-serif;
+       margin: 2em auto; max-width: 60em; color: #222; line-height: 1.6; padding: 0 1em; }
 h1 { font-size: 1.6em; text-align: center; margin-bottom: .2em; }
 .meta { text-align: center; color: #666; font-size: .9em; }
 h2 { font-size: 1.2em; border-bottom: 2px solid #2f6db5; padding-bottom: .2em; margin-top: 1.6em; }
@@ -522,7 +522,8 @@ def render_term_report(
         verb = "办理" if code == "LOAN" else "发放"
         items.append(
             f"{n}. {verb}{_esc(names.get(code, code))} {fmt_wan(r['net_yuan'])} 万元，"
-            f"{recipients_word(code)} {fmt_count(r['persons'])} 人（{fmt_count(r['person_times'])} 人次）"
+            f"{recipients_word(code)} {fmt_count(r['persons'])} 人"
+            f"（{fmt_count(r['person_times'])} 人次）"
         )
     narrative = "；".join(items) + ("。" if items else "")
 
@@ -581,7 +582,8 @@ def render_term_report(
         )
     )
     out.append(
-        "</table><p class='note'>合计人数为在任一项目获得资助的学生人数（同一学生获多项资助只计一人）；"
+        "</table><p class='note'>合计人数为在任一项目获得资助的学生人数"
+        "（同一学生获多项资助只计一人）；"
         "生源地信用助学贷款、高校新生入学资助为申请制项目，计入资金合计。</p></section>"
     )
 
@@ -635,7 +637,8 @@ def render_term_report(
     variants = sorted({r["variant"] for r in rates})
     c_variants = sorted({r["consolidation_rate_variant"] for r in rates})
     out += [
-        f"<section id='retention'><h2>四、辍学率与巩固率（{_esc(figures.school_year)} 学年及以前）</h2>",
+        "<section id='retention'><h2>四、辍学率与巩固率"
+        f"（{_esc(figures.school_year)} 学年及以前）</h2>",
         "<p class='note'>辍学率 = 学年内辍学学生 / 学年初在读学生。"
         + "".join(
             f'辍学率口径 <span data-figure="dropout_rates:variant">{_esc(v)}</span>'
@@ -684,7 +687,8 @@ def render_term_report(
     hardship = figures.rows["hardship_dropout_rates"]
     if hardship:
         out += [
-            f"<p>{_esc(figures.school_year)} 学年家庭经济困难学生与其他学生的辍学率（全部学段）：</p>",
+            f"<p>{_esc(figures.school_year)} 学年家庭经济困难学生与其他学生的辍学率"
+            "（全部学段）：</p>",
             "<table>",
             _header("学生", "学年初在读", "辍学", "辍学率"),
         ]
@@ -753,7 +757,8 @@ def render_term_report(
     severities = {t.code: t.severity for t in finding_types}
     out += [
         "<section id='findings'><h2>六、大数据比对问题线索</h2>",
-        "<p class='note'>问题线索须逐条核实后方可定性，并非审计认定结论。同一学生同一学期同一类型只计一条。"
+        "<p class='note'>问题线索须逐条核实后方可定性，并非审计认定结论。"
+        "同一学生同一学期同一类型只计一条。"
         "“上学期已报、仍存在”指上一学期已作为同类线索报告的同一学生本学期再次出现（尚未整改）；"
         "其余为本学期新增。数据仓库不记录核实结果，查实、整改情况以审计人员的核查为准。"
         "线索明细见审计问题线索工作簿（限审计人员）。</p>",
@@ -795,7 +800,8 @@ def render_term_report(
     out.append("</table></section>")
 
     out.append(
-        "<section id='sources'><h2>附：数据来源</h2><p class='note'>本报告每个数字均由已发布的分析库 "
+        "<section id='sources'><h2>附：数据来源</h2>"
+        "<p class='note'>本报告每个数字均由已发布的分析库 "
         "analytics.duckdb（marts 模式）中的一条查询得出，查询及其说明见 "
         "orchestration/reports/term_report.py 的 QUERIES："
         + "、".join(_esc(n) for n in QUERIES)
@@ -827,8 +833,8 @@ def render_index(terms: Sequence[dict], pdfs: set[str], generated_at: datetime) 
         '<!doctype html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
         f"<title>学生资助工作统计报告</title><style>{CSS}</style></head><body>"
         "<h1>学生资助工作统计报告</h1>"
-        f"<p class='meta'>生成时间 {generated_at.astimezone(BEIJING):%Y-%m-%d %H:%M}（北京时间）</p>"
-        "<ul>" + "".join(rows) + "</ul></body></html>\n"
+        f"<p class='meta'>生成时间 {generated_at.astimezone(BEIJING):%Y-%m-%d %H:%M}"
+        "（北京时间）</p><ul>" + "".join(rows) + "</ul></body></html>\n"
     )
 
 
