@@ -31,6 +31,7 @@ import html
 import io
 import logging
 import os
+import re
 import shutil
 import subprocess
 import warnings
@@ -344,7 +345,8 @@ def _svg(fig, salt: str) -> str:
             fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
     plt.close(fig)
     text = buffer.getvalue()
-    svg = text[text.index("<svg") :]
+    # the XML prologue goes, and the RDF metadata (names of vocabularies, nothing to show)
+    svg = re.sub(r"\s*<metadata>.*?</metadata>", "", text[text.index("<svg") :], flags=re.S)
     return svg.replace("<svg ", f'<svg role="img" class="chart" id="chart-{salt}" ', 1)
 
 
