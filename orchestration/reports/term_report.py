@@ -13,7 +13,8 @@ in `QUERIES` (each says what it counts; `$term_code` / `$school_year` are its pa
 so that a reader can rerun it in duckdb:
 
     duckdb -readonly warehouse/analytics.duckdb
-    set variable term_code = '2020-autumn';  -- then the query with getvariable('term_code')
+    prepare funds_by_program as <the query's SQL>;
+    execute funds_by_program(term_code := '2020-autumn');
 
 Python only orders rows (seed order), converts yuan to 万元 (`wan_yuan`) and formats. Each
 figure's cell carries `data-figure="<query>:<row>:<column>"` so that tests (and anyone)
@@ -34,6 +35,7 @@ import os
 import re
 import shutil
 import subprocess
+import textwrap
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -87,7 +89,8 @@ class Query:
     sql: str
 
 
-# Every figure of the report, query by query. Parameters: $term_code, $school_year.
+# Every figure of the report, query by query. Parameters: $term_code, $school_year (a query
+# uses those it names). `python -m orchestration.reports.term_report` prints them all.
 QUERIES: dict[str, Query] = {
     "terms": Query(
         "Every term of the marts (dim_term without its unknown member), in time order.",
@@ -918,3 +921,13 @@ def write_term_reports(
     index = target_dir / "index.html"
     write_atomically(index, render_index(terms, pdfs, generated_at))
     return [*written, index]
+
+
+def main() -> None:
+    """Print every query with what it counts, to paste into duckdb."""
+    for name, query in QUERIES.items():
+        print(f"-- {name}: {query.doc}\n{textwrap.dedent(query.sql).strip()};\n")
+
+
+if __name__ == "__main__":
+    main()
