@@ -307,6 +307,21 @@ def run_query(con: duckdb.DuckDBPyConnection, name: str, **params) -> list[dict]
     return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
+def read_tables() -> list[str]:
+    """The marts tables the queries read."""
+    return sorted({t for q in QUERIES.values() for t in re.findall(r"marts\.(\w+)", q.sql)})
+
+
+def missing_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    present = {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts'"
+        ).fetchall()
+    }
+    return [f"marts.{t}" for t in read_tables() if t not in present]
+
+
 def read_terms(con: duckdb.DuckDBPyConnection) -> list[dict]:
     return run_query(con, "terms")
 
@@ -894,12 +909,17 @@ def write_term_reports(
 ) -> list[Path]:
     """Write `<term>.html` for every term of `analytics_db` and `index.html` into
     `target_dir`, and `<term>.pdf` when `pdf` and Chromium is on PATH; return the HTML
-    pages written (index last)."""
+    pages written (index last). A database without the marts the queries read (not a
+    publish of this project) gets a warning and no report."""
     generated_at = generated_at or datetime.now(BEIJING)
     target_dir = Path(target_dir)
     target_dir.mkdir(parents=True, exist_ok=True)
     programs, finding_types, stage_names = read_programs(), read_finding_types(), read_stage_names()
     with duckdb.connect(str(analytics_db), read_only=True) as con:
+        missing = missing_tables(con)
+        if missing:  # not a published warehouse of this project: nothing to report from
+            log.warning("term report: not written, %s lacks %s", analytics_db, ", ".join(missing))
+            return []
         terms = read_terms(con)
         figures = [read_term_figures(con, t["term_code"], t["school_year"]) for t in terms]
     written = []

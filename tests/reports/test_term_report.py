@@ -253,3 +253,13 @@ def test_without_chromium_no_pdf_and_one_log_line(tmp_path, monkeypatch, caplog)
     assert [r.getMessage() for r in caplog.records if "PDF" in r.getMessage()] == [
         "term report: no PDF converter available (Chromium not on PATH); HTML only"
     ]
+
+
+def test_a_database_without_the_marts_gets_a_warning_and_no_report(tmp_path, caplog):
+    db = make_analytics_db(tmp_path / "analytics.duckdb")
+    with duckdb.connect(str(db)) as con:
+        con.execute("drop table marts.rpt_aid_coverage")
+    with caplog.at_level("WARNING", logger=term_report.__name__):
+        assert write_term_reports(db, tmp_path / "out", pdf=False) == []
+    assert "lacks marts.rpt_aid_coverage" in caplog.text
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
