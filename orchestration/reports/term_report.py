@@ -455,6 +455,8 @@ def findings_chart(rows: list[dict], types: list, names: dict[str, str]) -> str 
     carried = [int(by_type[c]["carried_over"]) for c in codes]
     ax.barh(labels, new, color="#d9822b", label="本学期新增")
     ax.barh(labels, carried, left=new, color="#8c5a2b", label="上学期已报、仍存在")
+    for y, (n, c) in enumerate(zip(new, carried, strict=True)):
+        ax.text(n + c, y, f" {n + c:,}", va="center", fontsize=8)  # small counts stay legible
     ax.invert_yaxis()
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("线索数（条）")
