@@ -29,10 +29,13 @@ install: $(STAMP)
 run: install
 	$(BIN)/python -m orchestration.run
 
-## browser: Debian's Chromium for the UI test (as root; nothing when it is there)
+## browser: Debian's Chromium for the browser tests and the term reports' PDF, and a Chinese
+## font for it (as root; nothing when they are there)
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@fc-list :lang=zh 2>/dev/null | grep -q . || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null; }
 
 ## postgres: Debian's PostgreSQL for the Postgres publish tests (as root; nothing when its
 ## binaries are there). The tests start a server of their own on a free port and stop it.

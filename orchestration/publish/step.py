@@ -4,7 +4,8 @@ Used by the Dagster asset `warehouse/published` and by `make run`. It does not t
 that Dagster skipped it on a failed check: it reads every check's results of this run
 from the results history (a check that did not run counts as failed), publishes only
 when no critical expectation failed, records the outcome, and writes the auditors'
-workbook from the new audit.duckdb.
+workbook from the new audit.duckdb and the term reports (资助工作统计报告) from the new
+analytics.duckdb.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from orchestration.pipeline.fingerprint import ingested_fingerprint
 from orchestration.publish.publisher import PublishBlocked, PublishError, PublishResult, publish
 from orchestration.quality.gate import gate_of_run, reports_dir
 from orchestration.quality.history import BLOCKED, PUBLISHED, History
+from orchestration.reports.term_report import TERM_REPORT_DIR, write_term_reports
 from orchestration.reports.workbook import WORKBOOK, write_findings_workbook
 from orchestration.settings import Settings
 
@@ -29,5 +31,6 @@ def publish_run(settings: Settings, run_id: str) -> PublishResult:
         history.finish(run_id, BLOCKED, [str(error)])
         raise
     write_findings_workbook(published.audit, reports_dir(settings) / WORKBOOK)
+    write_term_reports(published.analytics, reports_dir(settings) / TERM_REPORT_DIR)
     history.finish(run_id, PUBLISHED, landing_fingerprint=ingested_fingerprint(settings.build_db))
     return published

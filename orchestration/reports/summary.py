@@ -21,6 +21,7 @@ from orchestration.ingest.loader import SOURCE_NAMES_CN
 from orchestration.quality.gate import gate_of_run, reports_dir
 from orchestration.quality.history import PUBLISHED, History
 from orchestration.quality.runner import CheckResult, RunDocs, describe
+from orchestration.reports.term_report import TERM_REPORT_DIR
 from orchestration.reports.workbook import WORKBOOK, severity_label, term_label, term_order
 from orchestration.settings import Settings
 
@@ -318,6 +319,8 @@ def _where(settings: Settings, run_id: str) -> list[str]:
         f"- 历次验证结果：{reports / 'validation_results.duckdb'}（表 validation_result），"
         f"{reports / 'validation_results.csv'}",
         f"- 审计问题线索工作簿：{reports / WORKBOOK}（含真实身份信息，限审计人员）",
+        f"- 各学期学生资助工作统计报告：{reports / TERM_REPORT_DIR / 'index.html'}"
+        "（每学期一份 HTML，有 Chromium 时另附 PDF）",
         "",
     ]
 
@@ -359,12 +362,20 @@ def write_reports_index(reports: Path, history: History) -> Path:
             f"<td>{label}</td><td>{link}</td><td>{summary_link}</td>"
             f"<td>{html.escape(reasons or '')}</td></tr>"
         )
+    term_index = reports / TERM_REPORT_DIR / "index.html"
+    term_reports = (
+        f'；<a href="{TERM_REPORT_DIR}/index.html">各学期学生资助工作统计报告</a>'
+        if term_index.exists()
+        else ""
+    )
     target = reports / "index.html"
     target.write_text(
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
         "<title>eduaid 数据质量报告</title></head><body><h1>eduaid 数据质量报告</h1>"
         "<p>历次运行（最新在前）。验证结果明细：validation_results.duckdb / "
-        f"validation_results.csv；问题线索工作簿：{WORKBOOK}（限审计人员）。</p>"
+        f"validation_results.csv；问题线索工作簿：{WORKBOOK}（限审计人员）"
+        + term_reports
+        + "。</p>"
         "<table border=1 cellpadding=4><tr><th>开始时间 (UTC)</th><th>运行编号</th><th>结果</th>"
         "<th>数据质量报告</th><th>摘要</th><th>阻止原因</th></tr>"
         + "".join(rows)

@@ -6,41 +6,30 @@ is not blank and names the pipeline; the Lineage page names every asset group.""
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import time
 import urllib.request
-import zlib
 from pathlib import Path
 
 import pytest
+from browser import CHROMIUM_FLAGS as BROWSER_FLAGS
+from browser import colours, find_or_install_chromium, png_pixels
 
 from orchestration.pipeline.instance import ensure_dagster_home
 from orchestration.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-CHROMIUM_FLAGS = [  # no network but localhost: nothing in the background may reach out
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--window-size=2400,1200", "--virtual-time-budget=25000",
-]  # fmt: skip
+CHROMIUM_FLAGS = [*BROWSER_FLAGS, "--window-size=2400,1200", "--virtual-time-budget=25000"]
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not found:
-        subprocess.run(["make", "-s", "browser"], cwd=REPO, timeout=900, check=False)
-        found = shutil.which("chromium")
-    if not found:
-        pytest.skip("no Chromium and it could not be installed (needs apt-get as root)")
-    return found
+    return find_or_install_chromium()
 
 
 def _free_port() -> int:
@@ -97,54 +86,12 @@ def _browse(chromium: str, root: Path, *args: str) -> subprocess.CompletedProces
     )  # fmt: skip
 
 
-def png_pixels(path: Path) -> tuple[int, int, bytes]:
-    """Width, height and the raw RGB(A) rows of an 8-bit PNG (filters undone)."""
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat, header = 8, b"", None
-    while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
-        chunk = data[pos + 8 : pos + 8 + length]
-        if kind == b"IHDR":
-            header = struct.unpack(">IIBBBBB", chunk)
-        elif kind == b"IDAT":
-            idat += chunk
-        pos += 12 + length
-    width, height, depth, colour = header[:4]
-    assert depth == 8 and colour in (2, 6)
-    step = 3 if colour == 2 else 4
-    raw, stride, rows, prev = zlib.decompress(idat), width * step, [], bytearray(width * step)
-    for y in range(height):
-        kind, line = (
-            raw[y * (stride + 1)],
-            bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)]),
-        )
-        for x in range(stride):
-            a = line[x - step] if x >= step else 0
-            b, c = prev[x], prev[x - step] if x >= step else 0
-            if kind == 1:
-                line[x] = (line[x] + a) & 255
-            elif kind == 2:
-                line[x] = (line[x] + b) & 255
-            elif kind == 3:
-                line[x] = (line[x] + (a + b) // 2) & 255
-            elif kind == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        rows.append(bytes(line))
-        prev = line
-    return width, height, b"".join(rows)
-
-
 def _screenshot_is_not_blank(chromium: str, root: Path, page: str, name: str) -> None:
     shot = root / f"{name}.png"
     _browse(chromium, root, f"--screenshot={shot}", page)
     width, height, pixels = png_pixels(shot)
     assert (width, height) == (2400, 1200)
-    step = len(pixels) // (width * height)
-    colours = {pixels[i : i + 3] for i in range(0, len(pixels), step * 97)}
-    assert len(colours) > 20, f"the screenshot of {page} is blank"
+    assert len(colours(width, height, pixels)) > 20, f"the screenshot of {page} is blank"
 
 
 def _dom(chromium: str, root: Path, page: str) -> str:

@@ -1,0 +1,955 @@
+"""The term report (资助工作统计报告): one Chinese HTML page per term of the published marts.
+
+`<warehouse>/reports/term_report/<term>.html` (and `<term>.pdf` beside it when Chromium is
+on PATH), with `index.html` listing the terms. Each page reads like a county bureau's term
+report: the funds of every programme in 万元 with 人次 and 人 (in the order of the seed
+`aid_programs.csv`, the standards table's order, net of refunds), 资助覆盖率 by township
+and stage, 辍学率 / 巩固率 over the school years with the variant named, out-of-school
+children by township, and the audit leads by type with how many were already reported
+the term before.
+
+Every figure comes from the published `analytics.duckdb` through ONE of the named queries
+in `QUERIES` (each says what it counts; `$term_code` / `$school_year` are its parameters),
+so that a reader can rerun it in duckdb:
+
+    duckdb -readonly warehouse/analytics.duckdb
+    prepare funds_by_program as <the query's SQL>;
+    execute funds_by_program(term_code := '2020-autumn');
+
+Python only orders rows (seed order), converts yuan to 万元 (`wan_yuan`) and formats. Each
+figure's cell carries `data-figure="<query>:<row>:<column>"` so that tests (and anyone)
+can read the numbers back from the page people read.
+
+Charts are matplotlib (Agg backend) rendered to inline SVG with `svg.fonttype = 'none'`:
+Chinese labels stay text that the browser draws with the reader's fonts; the page loads
+nothing from the network. Files are written under a temporary name and then replaced.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import logging
+import os
+import re
+import shutil
+import subprocess
+import textwrap
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import duckdb
+
+from orchestration.reports.workbook import (
+    BEIJING,
+    read_finding_types,
+    severity_label,
+    term_label,
+    term_order,
+)
+from orchestration.settings import SEEDS_DIR
+
+log = logging.getLogger(__name__)
+
+TERM_REPORT_DIR = "term_report"  # under <warehouse>/reports/
+AID_PROGRAMS_CSV = SEEDS_DIR / "aid_programs.csv"
+STAGES_CSV = SEEDS_DIR / "stages.csv"
+PDF_TIMEOUT_SECONDS = 120
+CHROMIUM_PDF_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-pdf-header-footer",
+)
+WAN = Decimal(10000)
+CENT = Decimal("0.01")
+ALL = "all"  # the stage of rpt_dropout_rates that counts every stage
+VARIANT_CN = {
+    "default": "默认口径：学年初在读人数和辍学人数均不含死亡、转出学生",
+    "lianji": "两基口径：死亡、转出学生计入学年初在读人数",
+}
+CONSOLIDATION_VARIANT_CN = {
+    "annual": "年度口径：巩固率 = 1 − 辍学率（小学、初中）",
+    "cohort": "届别口径：本届毕业生 / 本届入学生（按转入转出和死亡调整）",
+}
+
+
+@dataclass(frozen=True)
+class Query:
+    doc: str  # what it counts, in one or two sentences
+    sql: str
+
+
+# Every figure of the report, query by query. Parameters: $term_code, $school_year (a query
+# uses those it names). `python -m orchestration.reports.term_report` prints them all.
+QUERIES: dict[str, Query] = {
+    "terms": Query(
+        "Every term of the marts (dim_term without its unknown member), in time order.",
+        """
+        select term_code, school_year, semester, term_idx
+        from marts.dim_term
+        where term_code <> 'unknown'
+        order by term_idx
+        """,
+    ),
+    "county": Query(
+        "The county (or counties) the marts describe, for the title.",
+        """
+        select distinct county from marts.dim_area where county is not null order by county
+        """,
+    ),
+    "funds_by_program": Query(
+        "Per programme and in total (program_code null) for the term, from every payment "
+        "line of fct_disbursement: net_yuan = sum of amount_yuan (refunds are negative "
+        "lines); person_times (人次) = payment lines less refund lines; persons (人) = "
+        "distinct persons whose net amount in the programme (in total: in any programme) "
+        "is above zero. A line whose ID fails its checksum is a person of its own.",
+        """
+        with lines as (
+            select program_code, person_key, amount_yuan, is_refund
+            from marts.fct_disbursement
+            where term_code = $term_code
+        ),
+        per_person as (
+            select
+                program_code,
+                person_key,
+                sum(amount_yuan) as net_yuan,
+                count(*) filter (where not is_refund)
+                    - count(*) filter (where is_refund) as net_lines
+            from lines
+            group by program_code, person_key
+        )
+        select
+            program_code,
+            sum(net_yuan) as net_yuan,
+            sum(net_lines) as person_times,
+            count(distinct person_key) filter (where net_yuan > 0) as persons
+        from per_person
+        group by grouping sets ((program_code), ())
+        """,
+    ),
+    "coverage": Query(
+        "资助覆盖率 (应助尽助) of the term from rpt_aid_coverage: entitled students, fully "
+        "covered students (every programme they are entitled to paid, net > 0) and "
+        "rate = fully covered / entitled, by township and stage, by township (stage null) "
+        "and for the county (both null).",
+        """
+        select
+            township,
+            stage,
+            sum(entitled_students) as entitled,
+            sum(fully_covered) as fully_covered,
+            sum(fully_covered) / nullif(sum(entitled_students), 0) as coverage_rate
+        from marts.rpt_aid_coverage
+        where term_code = $term_code
+        group by grouping sets ((township, stage), (township), ())
+        """,
+    ),
+    "dropout_rates": Query(
+        "辍学率 and 巩固率 of every school year up to the term's, per stage ('all' = every "
+        "stage), in the variant the marts publish as default (variant, "
+        "consolidation_rate_variant name it; is_partial_year: the next autumn is not yet in "
+        "the data), from rpt_dropout_rates.",
+        """
+        select
+            school_year, stage, variant, consolidation_rate_variant, enrolled, dropouts,
+            dropout_rate, consolidation_rate, is_partial_year
+        from marts.rpt_dropout_rates
+        where is_default_variant and school_year <= $school_year
+        order by school_year, stage
+        """,
+    ),
+    "hardship_dropout_rates": Query(
+        "The same rates for hardship students (is_hardship true) and the others, every "
+        "stage together, of the term's school year, from rpt_dropout_rates_by_group.",
+        """
+        select is_hardship, enrolled, dropouts, dropout_rate
+        from marts.rpt_dropout_rates_by_group
+        where is_default_variant and breakdown = 'hardship' and stage = 'all'
+            and school_year = $school_year
+        order by is_hardship desc
+        """,
+    ),
+    "out_of_school": Query(
+        "Out-of-school children of compulsory age (四查三比对) in the term, by township and "
+        "in total (township null), with those of hardship households, from "
+        "fct_out_of_school_child.",
+        """
+        select
+            township,
+            count(*) as children,
+            count(*) filter (where is_hardship) as hardship_children
+        from marts.fct_out_of_school_child
+        where term_code = $term_code
+        group by grouping sets ((township), ())
+        """,
+    ),
+    "findings": Query(
+        "Audit leads (问题线索) of the term by type and in total (finding_type null): leads "
+        "(one per person, type and term), carried_over = the same type for the same person "
+        "was already a lead in the previous term (上学期已报、本学期仍存在), new = the "
+        "others, amount_yuan = the amounts involved, from fct_audit_finding.",
+        """
+        with this_term as (
+            select finding_type, person_key, amount_yuan
+            from marts.fct_audit_finding
+            where term_code = $term_code
+        ),
+        previous_term as (
+            select distinct f.finding_type, f.person_key
+            from marts.fct_audit_finding as f
+            inner join marts.dim_term as t on f.term_code = t.term_code
+            where t.term_idx = (
+                select term_idx from marts.dim_term where term_code = $term_code
+            ) - 1
+        )
+        select
+            this_term.finding_type,
+            count(*) as findings,
+            count(*) filter (where previous_term.person_key is null) as new,
+            count(*) filter (where previous_term.person_key is not null) as carried_over,
+            coalesce(sum(this_term.amount_yuan), 0) as amount_yuan
+        from this_term
+        left join previous_term
+            on this_term.finding_type = previous_term.finding_type
+            and this_term.person_key = previous_term.person_key
+        group by grouping sets ((this_term.finding_type), ())
+        """,
+    ),
+}
+
+
+# --- pure functions -----------------------------------------------------------------
+
+
+def wan_yuan(yuan) -> Decimal:
+    """Yuan to 万元 with two decimals, halves rounded away from zero (as people round)."""
+    return (Decimal(str(yuan or 0)) / WAN).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def fmt_wan(yuan) -> str:
+    return f"{wan_yuan(yuan):,.2f}"
+
+
+def fmt_count(n) -> str:
+    return f"{int(n or 0):,}"
+
+
+def fmt_pct(rate) -> str:
+    """0.75 -> '75.00%'; no rate (nothing to divide by) -> '—'."""
+    if rate is None or rate != rate:  # NaN from a division by zero upstream
+        return "—"
+    return f"{(Decimal(str(rate)) * 100).quantize(CENT, rounding=ROUND_HALF_UP)}%"
+
+
+@dataclass(frozen=True)
+class Program:
+    code: str
+    name: str
+    stages: str
+
+
+def read_programs(path: Path = AID_PROGRAMS_CSV) -> list[Program]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return [
+            Program(r["program_code"], r["program_name"], r["stages"]) for r in csv.DictReader(f)
+        ]
+
+
+def read_stage_names(path: Path = STAGES_CSV) -> dict[str, str]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        rows = sorted(csv.DictReader(f), key=lambda r: int(r["stage_order"]))
+    return {r["stage"]: r["stage_name_cn"] for r in rows}
+
+
+def in_seed_order(seed: Sequence[str], found: Iterable[str]) -> list[str]:
+    """The seed's codes in its order, then codes found in the data but not in the seed
+    (sorted), so that nothing the marts hold is left out of a table."""
+    codes = list(seed)
+    codes += sorted({c for c in found if c is not None and c not in set(seed)})
+    return codes
+
+
+def recipients_word(program_code: str) -> str:
+    return "受助幼儿" if program_code == "PRE_AID" else "受助学生"
+
+
+# --- reading the marts --------------------------------------------------------------
+
+
+@dataclass
+class TermFigures:
+    term_code: str
+    school_year: str
+    county: str | None
+    rows: dict[str, list[dict]] = field(default_factory=dict)  # query name -> rows
+
+    def total(self, query: str, key: str) -> dict:
+        """The grand-total row of a grouping-sets query (its key column null)."""
+        return next((r for r in self.rows[query] if r[key] is None), {})
+
+
+def run_query(con: duckdb.DuckDBPyConnection, name: str, **params) -> list[dict]:
+    sql = QUERIES[name].sql
+    used = {k: v for k, v in params.items() if f"${k}" in sql}
+    cursor = con.execute(sql, used) if used else con.execute(sql)
+    columns = [d[0] for d in cursor.description]
+    return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def read_tables() -> list[str]:
+    """The marts tables the queries read."""
+    return sorted({t for q in QUERIES.values() for t in re.findall(r"marts\.(\w+)", q.sql)})
+
+
+def missing_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    present = {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts'"
+        ).fetchall()
+    }
+    return [f"marts.{t}" for t in read_tables() if t not in present]
+
+
+def read_terms(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    return run_query(con, "terms")
+
+
+def read_term_figures(
+    con: duckdb.DuckDBPyConnection, term_code: str, school_year: str
+) -> TermFigures:
+    counties = [r["county"] for r in run_query(con, "county")]
+    figures = TermFigures(term_code, school_year, counties[0] if len(counties) == 1 else None)
+    for name in QUERIES:
+        if name in ("terms", "county"):
+            continue
+        figures.rows[name] = run_query(con, name, term_code=term_code, school_year=school_year)
+    return figures
+
+
+# --- charts -------------------------------------------------------------------------
+
+CJK_FONTS = [
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "WenQuanYi Micro Hei",
+    "WenQuanYi Zen Hei",
+    "SimHei",
+    "DejaVu Sans",
+]
+
+
+def _svg(fig, salt: str) -> str:
+    """The figure as an <svg> element: text kept as text, ids unique per chart."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.StringIO()
+    with warnings.catch_warnings():  # glyphs missing from the fonts here: the browser draws them
+        warnings.simplefilter("ignore")
+        with plt.rc_context({"svg.hashsalt": f"eduaid-{salt}"}):
+            fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    plt.close(fig)
+    text = buffer.getvalue()
+    # the XML prologue goes, and the RDF metadata (names of vocabularies, nothing to show)
+    svg = re.sub(r"\s*<metadata>.*?</metadata>", "", text[text.index("<svg") :], flags=re.S)
+    return svg.replace("<svg ", f'<svg role="img" class="chart" id="chart-{salt}" ', 1)
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+    plt.rcParams.update(
+        {
+            "svg.fonttype": "none",
+            "font.family": "sans-serif",
+            "font.sans-serif": CJK_FONTS,
+            "axes.unicode_minus": False,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+        }
+    )
+    return plt
+
+
+def coverage_chart(rows: list[dict]) -> str | None:
+    townships = sorted(
+        (r for r in rows if r["township"] is not None and r["stage"] is None),
+        key=lambda r: r["township"],
+    )
+    if not townships:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(townships) + 1.2))
+    names = [r["township"] for r in townships]
+    rates = [float(r["coverage_rate"] or 0) * 100 for r in townships]
+    bars = ax.barh(names, rates, color="#2f6db5")
+    ax.invert_yaxis()
+    ax.set_xlim(0, 110)
+    ax.set_xlabel("资助覆盖率（%）")
+    ax.set_title("各乡镇资助覆盖率")
+    for bar, rate in zip(bars, rates, strict=True):
+        ax.text(bar.get_width() + 1, bar.get_y() + bar.get_height() / 2, f"{rate:.1f}%",
+                va="center", fontsize=8)  # fmt: skip
+    return _svg(fig, "coverage")
+
+
+def rates_chart(rows: list[dict], stage_names: dict[str, str]) -> str | None:
+    stages = [s for s in ("primary", "junior", ALL) if any(r["stage"] == s for r in rows)]
+    if not stages:
+        return None
+    years = sorted({r["school_year"] for r in rows})
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
+    for stage in stages:
+        by_year = {r["school_year"]: r for r in rows if r["stage"] == stage}
+        label = "全部学段" if stage == ALL else stage_names.get(stage, stage)
+        xs = [y for y in years if y in by_year]
+        left.plot(xs, [float(by_year[y]["dropout_rate"] or 0) * 100 for y in xs],
+                  marker="o", label=label)  # fmt: skip
+        consolidated = [y for y in xs if by_year[y]["consolidation_rate"] is not None]
+        if consolidated:
+            right.plot(consolidated,
+                       [float(by_year[y]["consolidation_rate"]) * 100 for y in consolidated],
+                       marker="o", label=label)  # fmt: skip
+    left.set_title("辍学率（%）")
+    right.set_title("巩固率（%）")
+    left.set_ylim(bottom=0, top=max([*left.get_ylim(), 1.0]))
+    low = min([100.0, *(y for line in right.lines for y in line.get_ydata())])
+    right.set_ylim(min(low - 0.5, 98.0), 100.2)
+    for ax in (left, right):
+        ax.set_xlabel("学年")
+        ax.tick_params(axis="x", labelrotation=30)
+        if ax.lines:
+            ax.legend(fontsize=8)
+    return _svg(fig, "rates")
+
+
+def findings_chart(rows: list[dict], types: list, names: dict[str, str]) -> str | None:
+    by_type = {r["finding_type"]: r for r in rows if r["finding_type"] is not None}
+    if not by_type:
+        return None
+    codes = [c for c in types if c in by_type]
+    plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(codes) + 1.2))
+    labels = [names.get(c, c) for c in codes]
+    new = [int(by_type[c]["new"]) for c in codes]
+    carried = [int(by_type[c]["carried_over"]) for c in codes]
+    ax.barh(labels, new, color="#d9822b", label="本学期新增")
+    ax.barh(labels, carried, left=new, color="#8c5a2b", label="上学期已报、仍存在")
+    for y, (n, c) in enumerate(zip(new, carried, strict=True)):
+        ax.text(n + c, y, f" {n + c:,}", va="center", fontsize=8)  # small counts stay legible
+    ax.invert_yaxis()
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("线索数（条）")
+    ax.set_title("大数据比对问题线索（按类型）")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
+    return _svg(fig, "findings")
+
+
+# --- the page -----------------------------------------------------------------------
+
+CSS = """
+body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC",
+       "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", SimHei, sans-serif;
+       margin: 2em auto; max-width: 60em; color: #222; line-height: 1.6; padding: 0 1em; }
+h1 { font-size: 1.6em; text-align: center; margin-bottom: .2em; }
+.meta { text-align: center; color: #666; font-size: .9em; }
+h2 { font-size: 1.2em; border-bottom: 2px solid #2f6db5; padding-bottom: .2em; margin-top: 1.6em; }
+table { border-collapse: collapse; margin: .6em 0; font-size: .92em; }
+th, td { border: 1px solid #bbb; padding: .25em .6em; }
+th { background: #e8eef7; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+tr.total td { font-weight: bold; border-top: 2px solid #666; }
+.lead { text-indent: 2em; }
+.note { color: #555; font-size: .88em; }
+figure { margin: 1em 0; }
+svg.chart { max-width: 100%; height: auto; }
+@media print {
+  body { margin: 0; max-width: none; font-size: 10.5pt; }
+  h2 { break-after: avoid; }
+  table, figure { break-inside: avoid; }
+  a { color: inherit; text-decoration: none; }
+}
+@page { size: A4; margin: 18mm 15mm; }
+"""
+
+
+def _esc(value) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _cell(figure: str, text: str) -> str:
+    return f'<td class="n" data-figure="{_esc(figure)}">{_esc(text)}</td>'
+
+
+def _row(cells: Sequence[str], total: bool = False) -> str:
+    opening = '<tr class="total">' if total else "<tr>"
+    return opening + "".join(cells) + "</tr>"
+
+
+def _header(*names: str) -> str:
+    return "<tr>" + "".join(f"<th>{_esc(n)}</th>" for n in names) + "</tr>"
+
+
+def render_term_report(
+    figures: TermFigures,
+    programs: Sequence[Program],
+    finding_types: Sequence,
+    stage_names: dict[str, str],
+    *,
+    generated_at: datetime,
+    with_charts: bool = True,
+) -> str:
+    """The report of one term as a self-contained HTML page (pure: no I/O)."""
+    term = term_label(figures.term_code)
+    place = figures.county or "全县"
+    out = []
+
+    # --- 1. funds per programme -------------------------------------------------------
+    funds = {r["program_code"]: r for r in figures.rows["funds_by_program"]}
+    total = funds.get(None, {})
+    names = {p.code: p.name for p in programs}
+    codes = in_seed_order([p.code for p in programs], funds)
+    paid = [c for c in codes if c in funds and funds[c]["person_times"]]
+    summary = (
+        f"{term}，{place}共落实各学段学生资助资金 "
+        f'<b data-figure="funds_by_program:total:net_wan_yuan">{fmt_wan(total.get("net_yuan"))}'
+        f"</b> 万元，惠及学生 "
+        f'<b data-figure="funds_by_program:total:persons">{fmt_count(total.get("persons"))}</b>'
+        f' 人、<b data-figure="funds_by_program:total:person_times">'
+        f"{fmt_count(total.get('person_times'))}</b> 人次。"
+    )
+    items = []
+    for n, code in enumerate(paid, start=1):
+        r = funds[code]
+        verb = "办理" if code == "LOAN" else "发放"
+        items.append(
+            f"{n}. {verb}{_esc(names.get(code, code))} {fmt_wan(r['net_yuan'])} 万元，"
+            f"{recipients_word(code)} {fmt_count(r['persons'])} 人"
+            f"（{fmt_count(r['person_times'])} 人次）"
+        )
+    narrative = "；".join(items) + ("。" if items else "")
+
+    coverage = figures.rows["coverage"]
+    county_cov = next((r for r in coverage if r["township"] is None and r["stage"] is None), {})
+    oos_total = figures.total("out_of_school", "township")
+    findings = {r["finding_type"]: r for r in figures.rows["findings"]}
+    f_total = findings.get(None, {})
+    closing = (
+        f"应享受资助的家庭经济困难学生 {fmt_count(county_cov.get('entitled'))} 人，"
+        f"全部落实 {fmt_count(county_cov.get('fully_covered'))} 人，资助覆盖率 "
+        f"{fmt_pct(county_cov.get('coverage_rate'))}。"
+        f"大数据比对发现问题线索 {fmt_count(f_total.get('findings'))} 条（其中本学期新增 "
+        f"{fmt_count(f_total.get('new'))} 条、上学期已报仍存在 "
+        f"{fmt_count(f_total.get('carried_over'))} 条），待逐条核实。"
+        f"控辍保学比对发现适龄儿童失学辍学 {fmt_count(oos_total.get('children'))} 人"
+        f"（其中家庭经济困难 {fmt_count(oos_total.get('hardship_children'))} 人）。"
+    )
+    out += [
+        "<section id='summary'><h2>一、总体情况</h2>",
+        f"<p class='lead'>{summary}{narrative}</p>",
+        f"<p class='lead'>{closing}</p></section>",
+    ]
+
+    out += [
+        "<section id='funds'><h2>二、各项目资助资金发放情况</h2>",
+        "<p class='note'>按资助项目标准表顺序；金额为发放明细合计，已扣除退回（负数行），"
+        "单位万元，保留两位小数；人次 = 发放笔数减退回笔数；人数按身份证号去重，"
+        "只计净发放额大于零的学生。</p><table>",
+        _header("序号", "资助项目", "代码", "资金（万元）", "人次", "人数"),
+    ]
+    for n, code in enumerate(codes, start=1):
+        r = funds.get(code, {})
+        out.append(
+            _row(
+                [
+                    f"<td>{n}</td><td>{_esc(names.get(code, '未识别项目'))}</td>"
+                    f"<td>{_esc(code)}</td>",
+                    _cell(f"funds_by_program:{code}:net_wan_yuan", fmt_wan(r.get("net_yuan"))),
+                    _cell(
+                        f"funds_by_program:{code}:person_times", fmt_count(r.get("person_times"))
+                    ),
+                    _cell(f"funds_by_program:{code}:persons", fmt_count(r.get("persons"))),
+                ]
+            )
+        )
+    out.append(
+        _row(
+            [
+                "<td colspan=3>合计</td>",
+                _cell("funds_by_program:total:net_wan_yuan", fmt_wan(total.get("net_yuan"))),
+                _cell("funds_by_program:total:person_times", fmt_count(total.get("person_times"))),
+                _cell("funds_by_program:total:persons", fmt_count(total.get("persons"))),
+            ],
+            total=True,
+        )
+    )
+    out.append(
+        "</table><p class='note'>合计人数为在任一项目获得资助的学生人数"
+        "（同一学生获多项资助只计一人）；"
+        "生源地信用助学贷款、高校新生入学资助为申请制项目，计入资金合计。</p></section>"
+    )
+
+    # --- 3. coverage --------------------------------------------------------------------
+    out += [
+        "<section id='coverage'><h2>三、资助覆盖率（应助尽助）</h2>",
+        "<p class='note'>资助覆盖率 = 全部应享项目均已发放（净额大于零）的学生 / "
+        "应享受资助的在读家庭经济困难学生；按学校所在乡镇和学段统计。</p>",
+    ]
+    if with_charts and (chart := coverage_chart(coverage)):
+        out.append(f"<figure>{chart}</figure>")
+    stage_order = list(stage_names)
+    rows = sorted(
+        (r for r in coverage if r["township"] is not None),
+        key=lambda r: (
+            r["township"],
+            r["stage"] is None,
+            stage_order.index(r["stage"]) if r["stage"] in stage_order else 99,
+        ),
+    )
+    out += ["<table>", _header("乡镇", "学段", "应助学生", "全部落实", "资助覆盖率")]
+    for r in rows:
+        key = f"{r['township']}/{r['stage'] or ALL}"
+        stage = "小计" if r["stage"] is None else stage_names.get(r["stage"], r["stage"])
+        out.append(
+            _row(
+                [
+                    f"<td>{_esc(r['township'])}</td><td>{_esc(stage)}</td>",
+                    _cell(f"coverage:{key}:entitled", fmt_count(r["entitled"])),
+                    _cell(f"coverage:{key}:fully_covered", fmt_count(r["fully_covered"])),
+                    _cell(f"coverage:{key}:coverage_rate", fmt_pct(r["coverage_rate"])),
+                ],
+                total=r["stage"] is None,
+            )
+        )
+    out.append(
+        _row(
+            [
+                "<td colspan=2>全县合计</td>",
+                _cell("coverage:total:entitled", fmt_count(county_cov.get("entitled"))),
+                _cell("coverage:total:fully_covered", fmt_count(county_cov.get("fully_covered"))),
+                _cell("coverage:total:coverage_rate", fmt_pct(county_cov.get("coverage_rate"))),
+            ],
+            total=True,
+        )
+    )
+    out.append("</table></section>")
+
+    # --- 4. dropout and consolidation -----------------------------------------------------
+    rates = figures.rows["dropout_rates"]
+    variants = sorted({r["variant"] for r in rates})
+    c_variants = sorted({r["consolidation_rate_variant"] for r in rates})
+    out += [
+        "<section id='retention'><h2>四、辍学率与巩固率"
+        f"（{_esc(figures.school_year)} 学年及以前）</h2>",
+        "<p class='note'>辍学率 = 学年内辍学学生 / 学年初在读学生。"
+        + "".join(
+            f'辍学率口径 <span data-figure="dropout_rates:variant">{_esc(v)}</span>'
+            f"（{_esc(VARIANT_CN.get(v, v))}）。"
+            for v in variants
+        )
+        + "".join(
+            f'巩固率口径 <span data-figure="dropout_rates:consolidation_rate_variant">{_esc(v)}'
+            f"</span>（{_esc(CONSOLIDATION_VARIANT_CN.get(v, v))}）。"
+            for v in c_variants
+        )
+        + "标注“未完整”的学年尚无下一秋季学期学籍，只计秋季到春季的变动。</p>",
+    ]
+    if with_charts and (chart := rates_chart(rates, stage_names)):
+        out.append(f"<figure>{chart}</figure>")
+    out += [
+        "<table>",
+        _header("学年", "学段", "学年初在读", "辍学", "辍学率", "巩固率", "备注"),
+    ]
+    for r in sorted(
+        rates,
+        key=lambda r: (
+            r["school_year"],
+            stage_order.index(r["stage"]) if r["stage"] in stage_order else 99,
+        ),
+    ):
+        key = f"{r['school_year']}/{r['stage']}"
+        stage = "全部学段" if r["stage"] == ALL else stage_names.get(r["stage"], r["stage"])
+        out.append(
+            _row(
+                [
+                    f"<td>{_esc(r['school_year'])}</td><td>{_esc(stage)}</td>",
+                    _cell(f"dropout_rates:{key}:enrolled", fmt_count(r["enrolled"])),
+                    _cell(f"dropout_rates:{key}:dropouts", fmt_count(r["dropouts"])),
+                    _cell(f"dropout_rates:{key}:dropout_rate", fmt_pct(r["dropout_rate"])),
+                    _cell(
+                        f"dropout_rates:{key}:consolidation_rate",
+                        fmt_pct(r["consolidation_rate"]),
+                    ),
+                    f"<td>{'未完整' if r['is_partial_year'] else ''}</td>",
+                ],
+                total=r["stage"] == ALL,
+            )
+        )
+    out.append("</table>")
+    hardship = figures.rows["hardship_dropout_rates"]
+    if hardship:
+        out += [
+            f"<p>{_esc(figures.school_year)} 学年家庭经济困难学生与其他学生的辍学率"
+            "（全部学段）：</p>",
+            "<table>",
+            _header("学生", "学年初在读", "辍学", "辍学率"),
+        ]
+        for r in hardship:
+            key = "hardship" if r["is_hardship"] else "other"
+            label = "家庭经济困难学生" if r["is_hardship"] else "其他学生"
+            out.append(
+                _row(
+                    [
+                        f"<td>{label}</td>",
+                        _cell(f"hardship_dropout_rates:{key}:enrolled", fmt_count(r["enrolled"])),
+                        _cell(f"hardship_dropout_rates:{key}:dropouts", fmt_count(r["dropouts"])),
+                        _cell(
+                            f"hardship_dropout_rates:{key}:dropout_rate",
+                            fmt_pct(r["dropout_rate"]),
+                        ),
+                    ]
+                )
+            )
+        out.append("</table>")
+    out.append("</section>")
+
+    # --- 5. out-of-school children ----------------------------------------------------------
+    oos = sorted(
+        (r for r in figures.rows["out_of_school"] if r["township"] is not None),
+        key=lambda r: r["township"],
+    )
+    out += [
+        "<section id='out-of-school'><h2>五、控辍保学：适龄儿童失学辍学情况</h2>",
+        "<p class='note'>人口库中义务教育适龄（6—15 周岁）、状态正常的儿童，与学籍比对未在读，"
+        "且台账未登记县外就读、送教上门、延缓入学或休学的，按户籍所在乡镇统计，请乡镇逐一核查劝返。</p>",
+        "<table>",
+        _header("乡镇", "失学辍学儿童", "其中家庭经济困难"),
+    ]
+    for r in oos:
+        out.append(
+            _row(
+                [
+                    f"<td>{_esc(r['township'])}</td>",
+                    _cell(f"out_of_school:{r['township']}:children", fmt_count(r["children"])),
+                    _cell(
+                        f"out_of_school:{r['township']}:hardship_children",
+                        fmt_count(r["hardship_children"]),
+                    ),
+                ]
+            )
+        )
+    out.append(
+        _row(
+            [
+                "<td>合计</td>",
+                _cell("out_of_school:total:children", fmt_count(oos_total.get("children"))),
+                _cell(
+                    "out_of_school:total:hardship_children",
+                    fmt_count(oos_total.get("hardship_children")),
+                ),
+            ],
+            total=True,
+        )
+    )
+    out.append("</table></section>")
+
+    # --- 6. findings --------------------------------------------------------------------------
+    type_codes = in_seed_order([t.code for t in finding_types], findings)
+    type_names = {t.code: t.name_cn for t in finding_types}
+    severities = {t.code: t.severity for t in finding_types}
+    out += [
+        "<section id='findings'><h2>六、大数据比对问题线索</h2>",
+        "<p class='note'>问题线索须逐条核实后方可定性，并非审计认定结论。"
+        "同一学生同一学期同一类型只计一条。"
+        "“上学期已报、仍存在”指上一学期已作为同类线索报告的同一学生本学期再次出现（尚未整改）；"
+        "其余为本学期新增。数据仓库不记录核实结果，查实、整改情况以审计人员的核查为准。"
+        "线索明细见审计问题线索工作簿（限审计人员）。</p>",
+    ]
+    if with_charts and (chart := findings_chart(figures.rows["findings"], type_codes, type_names)):
+        out.append(f"<figure>{chart}</figure>")
+    out += [
+        "<table>",
+        _header(
+            "问题类型", "严重程度", "线索数", "本学期新增", "上学期已报、仍存在", "涉及金额（万元）"
+        ),
+    ]
+    for code in type_codes:
+        r = findings.get(code, {})
+        out.append(
+            _row(
+                [
+                    f"<td>{_esc(type_names.get(code, code))}</td>"
+                    f"<td>{_esc(severity_label(severities.get(code)))}</td>",
+                    _cell(f"findings:{code}:findings", fmt_count(r.get("findings"))),
+                    _cell(f"findings:{code}:new", fmt_count(r.get("new"))),
+                    _cell(f"findings:{code}:carried_over", fmt_count(r.get("carried_over"))),
+                    _cell(f"findings:{code}:amount_wan_yuan", fmt_wan(r.get("amount_yuan"))),
+                ]
+            )
+        )
+    out.append(
+        _row(
+            [
+                "<td colspan=2>合计</td>",
+                _cell("findings:total:findings", fmt_count(f_total.get("findings"))),
+                _cell("findings:total:new", fmt_count(f_total.get("new"))),
+                _cell("findings:total:carried_over", fmt_count(f_total.get("carried_over"))),
+                _cell("findings:total:amount_wan_yuan", fmt_wan(f_total.get("amount_yuan"))),
+            ],
+            total=True,
+        )
+    )
+    out.append("</table></section>")
+
+    out.append(
+        "<section id='sources'><h2>附：数据来源</h2>"
+        "<p class='note'>本报告每个数字均由已发布的分析库 "
+        "analytics.duckdb（marts 模式）中的一条查询得出，查询及其说明见 "
+        "orchestration/reports/term_report.py 的 QUERIES："
+        + "、".join(_esc(n) for n in QUERIES)
+        + "。</p></section>"
+    )
+    title = f"{place}{term}学生资助工作统计报告"
+    return (
+        '<!doctype html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_esc(title)}</title><style>{CSS}</style></head><body>"
+        f"<h1>{_esc(title)}</h1>"
+        f"<p class='meta'>学期代码 <span id='term-code'>{_esc(figures.term_code)}</span>　"
+        f"生成时间 {generated_at.astimezone(BEIJING):%Y-%m-%d %H:%M}（北京时间）</p>"
+        + "\n".join(out)
+        + "</body></html>\n"
+    )
+
+
+def render_index(terms: Sequence[dict], pdfs: set[str], generated_at: datetime) -> str:
+    rows = []
+    for t in sorted(terms, key=lambda t: term_order(t["term_code"]), reverse=True):
+        code = t["term_code"]
+        pdf = f' · <a href="{_esc(code)}.pdf">PDF</a>' if code in pdfs else ""
+        rows.append(
+            f'<li><a href="{_esc(code)}.html">{_esc(term_label(code))}</a>'
+            f"（{_esc(t['school_year'])} 学年）{pdf}</li>"
+        )
+    return (
+        '<!doctype html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
+        f"<title>学生资助工作统计报告</title><style>{CSS}</style></head><body>"
+        "<h1>学生资助工作统计报告</h1>"
+        f"<p class='meta'>生成时间 {generated_at.astimezone(BEIJING):%Y-%m-%d %H:%M}"
+        "（北京时间）</p><ul>" + "".join(rows) + "</ul></body></html>\n"
+    )
+
+
+# --- I/O ----------------------------------------------------------------------------
+
+
+def write_atomically(target: Path, data: str | bytes) -> None:
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        if isinstance(data, str):
+            tmp.write_text(data, encoding="utf-8")
+        else:
+            tmp.write_bytes(data)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def find_chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def print_pdf(chromium: str, page: Path, target: Path) -> bool:
+    """`page` printed to `target` by headless Chromium; False (and a log line) on failure."""
+    tmp = target.with_name(f".{target.name}.tmp")
+    profile = target.with_name(f".{target.stem}.chromium-profile")
+    try:
+        subprocess.run(
+            [chromium, *CHROMIUM_PDF_FLAGS, f"--user-data-dir={profile}",
+             f"--print-to-pdf={tmp}", page.resolve().as_uri()],
+            capture_output=True, timeout=PDF_TIMEOUT_SECONDS, check=True,
+        )  # fmt: skip
+        if not tmp.exists() or tmp.stat().st_size == 0:
+            raise RuntimeError("Chromium wrote no PDF")
+        os.replace(tmp, target)
+        return True
+    except (OSError, subprocess.SubprocessError, RuntimeError) as error:
+        log.warning("term report: no PDF of %s (%s)", page.name, error)
+        tmp.unlink(missing_ok=True)
+        return False
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def write_term_reports(
+    analytics_db: Path,
+    target_dir: Path,
+    *,
+    pdf: bool = True,
+    generated_at: datetime | None = None,
+) -> list[Path]:
+    """Write `<term>.html` for every term of `analytics_db` and `index.html` into
+    `target_dir`, and `<term>.pdf` when `pdf` and Chromium is on PATH; return the HTML
+    pages written (index last). A database without the marts the queries read (not a
+    publish of this project) gets a warning and no report."""
+    generated_at = generated_at or datetime.now(BEIJING)
+    target_dir = Path(target_dir)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    programs, finding_types, stage_names = read_programs(), read_finding_types(), read_stage_names()
+    with duckdb.connect(str(analytics_db), read_only=True) as con:
+        missing = missing_tables(con)
+        if missing:  # not a published warehouse of this project: nothing to report from
+            log.warning("term report: not written, %s lacks %s", analytics_db, ", ".join(missing))
+            return []
+        terms = read_terms(con)
+        figures = [read_term_figures(con, t["term_code"], t["school_year"]) for t in terms]
+    written = []
+    for f in figures:
+        page = target_dir / f"{f.term_code}.html"
+        write_atomically(
+            page,
+            render_term_report(f, programs, finding_types, stage_names, generated_at=generated_at),
+        )
+        written.append(page)
+    pdfs: set[str] = set()
+    chromium = find_chromium() if pdf else None
+    if pdf and chromium is None:
+        log.info("term report: no PDF converter available (Chromium not on PATH); HTML only")
+    if chromium:
+        pdfs = {
+            page.stem for page in written if print_pdf(chromium, page, page.with_suffix(".pdf"))
+        }
+    index = target_dir / "index.html"
+    write_atomically(index, render_index(terms, pdfs, generated_at))
+    return [*written, index]
+
+
+def main() -> None:
+    """Print every query with what it counts, to paste into duckdb."""
+    for name, query in QUERIES.items():
+        print(f"-- {name}: {query.doc}\n{textwrap.dedent(query.sql).strip()};\n")
+
+
+if __name__ == "__main__":
+    main()
