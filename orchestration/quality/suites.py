@@ -4,7 +4,8 @@ suite that says `"for_each": "source"`).
 A suite's `meta` says what it validates:
 - `table`: the relation in the build database, `schema.table`;
 - `query` (optional): the SQL validated instead of `select * from <table>`, when a check
-  needs a column computed by a join (a foreign key resolved, a total reconciled);
+  needs a column computed by a join (an amount against the standard, a total reconciled;
+  keys and foreign keys are dbt's tests, not the suites');
 - `asset` (optional): the Dagster asset the check belongs to (default: the table's
   schema and name, which is the key dagster-dbt gives a model);
 - `row_count_baseline`: `previous_load` (inputs) or `previous_publish` (marts): the run

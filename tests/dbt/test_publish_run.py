@@ -3,7 +3,8 @@
 A clean run publishes both databases and writes the reports (Data Docs, the results over
 time, the workbook, the run summary), and these agree with the results and the findings;
 a planted bad row makes the run block, names the expectation, and leaves the previous
-publish byte for byte; the publish step run on its own refuses to publish without results.
+publish byte for byte; a mart that breaks its grain fails dbt's test, and so the dbt step,
+and nothing is published; the publish step run on its own refuses to publish without results.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import AssetSelection, DagsterInstance, materialize
+from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
 from dbt_helpers import snapshot_db
 from openpyxl import load_workbook
 
@@ -178,6 +179,48 @@ def test_a_planted_bad_row_blocks_and_the_previous_publish_stays(clean_run, tmp_
     assert {name for name, (n, ok) in ours.items() if ok < n} == {"rpt_dropout_rates"}
     summary = (settings.warehouse / "reports" / "run_summary.md").read_text(encoding="utf-8")
     assert "未发布" in summary and "rpt_dropout_rates" in summary
+
+
+def test_a_mart_that_breaks_its_grain_fails_dbt_and_nothing_is_published(clean_run, tmp_path):
+    """Grain and keys are dbt's tests, not the suites': a person twice in dim_student (as a
+    join gone wrong would give it) fails dbt's unique test, so `dbt build` and the dbt step
+    fail, the publish step never runs and the previous publish stays byte for byte."""
+    _, settings, _ = clean_run
+    before = {name: sha(settings.warehouse / name) for name in ("analytics.duckdb", "audit.duckdb")}
+    database = tmp_path / "build.duckdb"
+    shutil.copyfile(settings.build_db, database)
+    with duckdb.connect(str(database)) as con:
+        con.execute(
+            "insert into intermediate.int_persons_unified select * from "
+            "intermediate.int_persons_unified where rowid = (select min(rowid) "
+            "from intermediate.int_persons_unified)"
+        )
+    dim_student = AssetKey(["marts", "dim_student"])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EDUAID_WAREHOUSE", str(settings.warehouse))
+        patch.setenv("EDUAID_BUILD_DB", str(database))
+        result = materialize(
+            [*raw_assets, eduaid_dbt, *quality_checks, published_warehouse],
+            selection=AssetSelection.assets(dim_student, PUBLISHED_KEY)
+            | AssetSelection.checks_for_assets(dim_student),
+            resources={"dbt": dbt_resource},
+            instance=DagsterInstance.ephemeral(),
+            raise_on_error=False,
+        )
+        status = conclude(get_settings(), result.run_id, result.success)
+
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failure.step_key == "eduaid_dbt"
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    assert [(e.asset_key, e.check_name) for e in failed] == [
+        (dim_student, "unique_dim_student_person_key")
+    ]
+    assert PUBLISHED_KEY not in {e.asset_key for e in result.get_asset_materialization_events()}
+    # the run ends before its gate: failed, not blocked (the summary points to the log)
+    assert status == 1
+    assert History(settings.warehouse / "reports").outcome(result.run_id)[0] is None
+    assert {name: sha(settings.warehouse / name) for name in before} == before
 
 
 def test_the_publish_step_alone_refuses_without_this_runs_results(clean_run):

@@ -1,5 +1,7 @@
 """The quality gate on a built county (seed 7): every check passes with observed values, and
-one planted bad row of each kind fails exactly the expectation it breaks.
+one planted bad row of each kind fails exactly the expectation it breaks; a planted
+duplicate key, unknown foreign key or value outside a vocabulary fails exactly dbt's test
+of it (grain, keys and vocabularies are dbt's to test, not the suites').
 
 Each planted case works on a copy of the county's build database (named build.duckdb,
 the catalog its dbt views name), changes one row, and runs the one check concerned.
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dbt_helpers import snapshot_db
+from dbt_helpers import build_db, run_dbt, snapshot_db
 
 from orchestration.quality.gate import gate_of_run, run_check, run_gate
 from orchestration.quality.history import PUBLISHED, ROW_COUNT, History
@@ -77,11 +79,12 @@ def test_the_clean_county_passes_every_check_with_observed_values(county_db, set
 # kind -> (SQL planting one bad row, the check, the one expectation it breaks and its column,
 #          the unexpected count or observed value)
 PLANTED = {
-    "payment to a person no dimension knows": (
-        "update marts.fct_disbursement set person_key = 'nobody' "
+    "a refund beyond the largest cap": (
+        # a refund is never off the standard (is_amount_standard_or_found): only the range
+        "update marts.fct_disbursement set amount_yuan = -30000 "
         "where disbursement_key = (select min(disbursement_key) from marts.fct_disbursement)",
         "fct_disbursement",
-        ("expect_column_values_to_be_in_set", "is_person_key_resolved"),
+        ("expect_column_values_to_be_between", "amount_yuan"),
         1,
     ),
     "amount off the standard with no finding": (
@@ -110,27 +113,20 @@ PLANTED = {
         ("expect_column_values_to_be_between", "coverage_rate"),
         1,
     ),
-    "the same coverage row twice": (
-        "insert into marts.rpt_aid_coverage "
-        "select * from marts.rpt_aid_coverage where rowid = (select min(rowid) "
-        "from marts.rpt_aid_coverage)",
+    "more students fully covered than entitled": (
+        # the rate is left as it was: only the pair of counts is wrong
+        "update marts.rpt_aid_coverage set fully_covered = entitled_students + 1 "
+        "where rowid = (select min(rowid) from marts.rpt_aid_coverage)",
         "rpt_aid_coverage",
-        ("expect_compound_columns_to_be_unique", None),
-        2,
-    ),
-    "a transition the contract does not know": (
-        "update marts.fct_enrollment_transition set transition = 'vanished' "
-        "where rowid = (select min(rowid) from marts.fct_enrollment_transition)",
-        "fct_enrollment_transition",
-        ("expect_column_values_to_be_in_set", "transition"),
+        ("expect_column_pair_values_a_to_be_greater_than_b", None),
         1,
     ),
-    "a person twice in dim_student": (
-        "insert into marts.dim_student select * from marts.dim_student "
-        "where rowid = (select min(rowid) from marts.dim_student)",
-        "dim_student",
-        ("expect_column_values_to_be_unique", "person_key"),
-        2,
+    "an out-of-school child above the compulsory age": (
+        "update marts.fct_out_of_school_child set age = 16 "
+        "where rowid = (select min(rowid) from marts.fct_out_of_school_child)",
+        "fct_out_of_school_child",
+        ("expect_column_values_to_be_between", "age"),
+        1,
     ),
     "a payment file the ingest rejected": (
         "update raw.load_manifest set status = 'rejected', error = 'planted' "
@@ -167,6 +163,59 @@ def test_a_planted_bad_row_fails_exactly_its_expectation(planted, kind):
     (bad,) = failed
     assert bad.blocks
     assert bad.unexpected_count == count
+
+
+# (model, dbt test, column) -> (SQL planting one bad row in the model, failing rows)
+PLANTED_FOR_DBT = {
+    ("dim_student", "unique", "person_key"): (
+        "insert into marts.dim_student select * from marts.dim_student "
+        "where rowid = (select min(rowid) from marts.dim_student)",
+        1,  # dbt counts the duplicated value, not its rows
+    ),
+    ("fct_disbursement", "relationships", "person_key"): (
+        "update marts.fct_disbursement set person_key = 'nobody' "
+        "where disbursement_key = (select min(disbursement_key) from marts.fct_disbursement)",
+        1,
+    ),
+    ("rpt_aid_coverage", "unique_combination", None): (
+        "insert into marts.rpt_aid_coverage select * from marts.rpt_aid_coverage "
+        "where rowid = (select min(rowid) from marts.rpt_aid_coverage)",
+        1,
+    ),
+    ("fct_enrollment_transition", "relationships", "transition"): (
+        "update marts.fct_enrollment_transition set transition = 'vanished' "
+        "where rowid = (select min(rowid) from marts.fct_enrollment_transition)",
+        1,
+    ),
+}
+
+
+def test_a_planted_key_or_vocabulary_violation_fails_exactly_its_dbt_test(county_db, tmp_path):
+    """What the suites no longer restate: `dbt test` on the planted copy fails the one test
+    of each planted row (and only those); in the pipeline that fails `dbt build`, so
+    nothing downstream publishes (tests/dbt/test_publish_run.py)."""
+    copy = tmp_path / "copy" / "build.duckdb"
+    copy.parent.mkdir()
+    shutil.copyfile(county_db, copy)
+    with duckdb.connect(str(copy)) as con:
+        for sql, _ in PLANTED_FOR_DBT.values():
+            con.execute(sql)
+    models = sorted({model for model, _, _ in PLANTED_FOR_DBT})
+    with build_db(copy):
+        result = run_dbt(["test", "--select", *models, "--exclude", "test_type:unit"], tmp_path)
+
+    assert result.result is not None, result.exception
+    failed = {
+        (
+            r.node.attached_node.removeprefix("model.eduaid."),
+            r.node.test_metadata.name,
+            r.node.column_name,
+        ): r.failures
+        for r in result.result
+        if str(r.status) in ("fail", "error")
+    }
+    assert failed == {test: count for test, (_, count) in PLANTED_FOR_DBT.items()}
+    assert sum(str(r.status) == "pass" for r in result.result) > 20  # the others ran and passed
 
 
 def test_row_count_against_the_previous_publish(county_db, settings_for, tmp_path):

@@ -240,8 +240,8 @@ def test_a_failed_critical_expectation_blocks_and_the_previous_publish_is_untouc
     before = (sha256(analytics), sha256(audit))
 
     failed = CheckResult(
-        "expect_column_values_to_be_unique",
-        "disbursement_key",
+        "expect_column_values_to_be_between",
+        "amount_yuan",
         "critical",
         False,
         unexpected_count=2,
@@ -252,7 +252,7 @@ def test_a_failed_critical_expectation_blocks_and_the_previous_publish_is_untouc
         publish(settings, {"fct_disbursement": [passed(), failed, warning]})
 
     message = str(blocked.value)
-    assert "fct_disbursement: expect_column_values_to_be_unique on disbursement_key" in message
+    assert "fct_disbursement: expect_column_values_to_be_between on amount_yuan" in message
     assert "unexpected 2" in message
     assert "paid_on" not in message  # a warning does not block
     assert len(blocked.value.reasons) == 1

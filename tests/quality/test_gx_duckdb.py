@@ -1,9 +1,11 @@
 """Great Expectations really computes on DuckDB: planted bad rows fail exactly their expectation.
 
 Each test builds a DuckDB file of a few rows shaped like marts.fct_disbursement and
-validates it with a suite of the same format as `expectations/` (tests/quality/payments.json,
-the row-level part of `expectations/fct_disbursement.json`, whose other expectations join
-the dimensions; tests/dbt/test_quality_gate.py runs those on a built county).
+validates it with a suite of the same format as `expectations/` (tests/quality/payments.json:
+each kind of row-level expectation the suites use, the key's uniqueness and presence and a
+vocabulary as the staging suites check their inputs, the amount's range and the payment
+date as `expectations/fct_disbursement.json` does; tests/dbt/test_quality_gate.py runs the
+real suites on a built county).
 """
 
 from __future__ import annotations
