@@ -128,6 +128,57 @@ def eduaid_dbt(context: AssetExecutionContext, dbt: DbtCliResource, config: DbtB
     if config.exclude:
         args += ["--exclude", config.exclude]
     with build_lock(settings, context.run.run_id, "dbt build"), dbt_environment():
-        yield from dbt.cli(args, context=context).stream()
+        invocation = dbt.cli(args, context=context, raise_on_error=False)
+        yield from invocation.stream()
+        if not invocation.is_successful():
+            # a failed test is a data problem the gate must name (grain, keys and accepted
+            # values are dbt's): kept with this run's results, so the run counts as blocked
+            record_failed_tests(
+                settings, context.run.run_id, invocation.get_artifact("run_results.json")
+            )
+            raise invocation.get_error() or RuntimeError("dbt build failed")
         # only after a build that raised nothing: a failed one is rebuilt in full next time
         fingerprint_file(settings.build_db).write_text(fingerprint, encoding="utf-8")
+
+
+DBT_TESTS_CHECK = "dbt_tests"  # the results history's name for dbt's failed tests of a run
+
+
+def record_failed_tests(settings, run_id: str, run_results: Mapping[str, Any]) -> list[str]:
+    """Every dbt test that failed (or could not run) in a build, as a failed critical result
+    of the run in the results history (quality/history.py), so the run's outcome is
+    "blocked", with the test named, like a failed expectation. A model that failed to build
+    is not a data problem and is not recorded: the run is then broken, not blocked."""
+    from orchestration.quality.gate import reports_dir
+    from orchestration.quality.history import History
+    from orchestration.quality.runner import CheckResult
+    from orchestration.quality.suites import Check
+
+    failed = [
+        r
+        for r in run_results.get("results", [])
+        if str(r.get("unique_id", "")).startswith("test.") and r.get("status") in ("fail", "error")
+    ]
+    if not failed:
+        return []
+    check = Check(
+        name=DBT_TESTS_CHECK,
+        suite="dbt",
+        table="dbt build",
+        query=None,
+        asset_key=("eduaid_dbt",),
+        baseline="previous_publish",
+    )
+    results = [
+        CheckResult(
+            expectation=f"dbt test {r['unique_id'].split('.')[2]}",
+            column=None,
+            severity="critical",
+            success=False,
+            unexpected_count=r.get("failures"),
+            problem=None if r.get("status") == "fail" else str(r.get("message")),
+        )
+        for r in failed
+    ]
+    History(reports_dir(settings)).record(run_id, check, results)
+    return [r.expectation for r in results]

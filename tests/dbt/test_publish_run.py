@@ -184,7 +184,8 @@ def test_a_planted_bad_row_blocks_and_the_previous_publish_stays(clean_run, tmp_
 def test_a_mart_that_breaks_its_grain_fails_dbt_and_nothing_is_published(clean_run, tmp_path):
     """Grain and keys are dbt's tests, not the suites': a person twice in dim_student (as a
     join gone wrong would give it) fails dbt's unique test, so `dbt build` and the dbt step
-    fail, the publish step never runs and the previous publish stays byte for byte."""
+    fail, the publish step never runs and the previous publish stays byte for byte; the run
+    counts as blocked and names the test."""
     _, settings, _ = clean_run
     before = {name: sha(settings.warehouse / name) for name in ("analytics.duckdb", "audit.duckdb")}
     database = tmp_path / "build.duckdb"
@@ -217,9 +218,15 @@ def test_a_mart_that_breaks_its_grain_fails_dbt_and_nothing_is_published(clean_r
         (dim_student, "unique_dim_student_person_key")
     ]
     assert PUBLISHED_KEY not in {e.asset_key for e in result.get_asset_materialization_events()}
-    # the run ends before its gate: failed, not blocked (the summary points to the log)
-    assert status == 1
-    assert History(settings.warehouse / "reports").outcome(result.run_id)[0] is None
+    # a failed dbt test is a data problem: the run is blocked, and says by which test
+    assert status == 2
+    outcome, reasons = History(settings.warehouse / "reports").outcome(result.run_id)
+    assert outcome == "blocked"
+    assert [r for r in reasons if "dbt test" in r] == [
+        "critical, dbt_tests: dbt test unique_dim_student_person_key, unexpected 1"
+    ]
+    summary = (settings.warehouse / "reports" / "run_summary.md").read_text(encoding="utf-8")
+    assert "unique_dim_student_person_key" in summary
     assert {name: sha(settings.warehouse / name) for name in before} == before
 
 
