@@ -17,6 +17,17 @@ persons as (
 
 ),
 
+-- the persons of findings whom no registry but the population register knows: only
+-- they are looked up among the residents (a province has tens of millions of them)
+unknown_to_registries as (
+
+    select distinct findings.person_key
+    from findings
+    anti join persons
+        on findings.person_key = persons.person_key
+
+),
+
 residents as (
 
     select
@@ -24,6 +35,8 @@ residents as (
         arg_max(population.id_number, keyed.snapshot_on) as id_number,
         arg_max(population.person_name, keyed.snapshot_on) as person_name
     from {{ ref('int_population_residents_keyed') }} as keyed
+    inner join unknown_to_registries
+        on keyed.person_key = unknown_to_registries.person_key
     inner join {{ ref('stg_population__residents') }} as population
         on keyed.resident_row_key = population.resident_row_key
     group by keyed.person_key
