@@ -27,7 +27,6 @@ nothing from the network. Files are written under a temporary name and then repl
 
 from __future__ import annotations
 
-import csv
 import html
 import io
 import logging
@@ -37,14 +36,21 @@ import shutil
 import subprocess
 import textwrap
 import warnings
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import duckdb
 
+from orchestration.reports.term_report_format import (
+    Program,
+    fmt_count,
+    fmt_pct,
+    fmt_wan,
+    in_seed_order,
+    read_programs,
+    read_stage_names,
+)
 from orchestration.reports.term_report_queries import (
     ALL,
     QUERIES,
@@ -60,13 +66,10 @@ from orchestration.reports.workbook import (
     term_label,
     term_order,
 )
-from orchestration.settings import SEEDS_DIR
 
 log = logging.getLogger(__name__)
 
 TERM_REPORT_DIR = "term_report"  # under <warehouse>/reports/
-AID_PROGRAMS_CSV = SEEDS_DIR / "aid_programs.csv"
-STAGES_CSV = SEEDS_DIR / "stages.csv"
 PDF_TIMEOUT_SECONDS = 120
 CHROMIUM_PDF_FLAGS = (
     "--headless",
@@ -78,8 +81,6 @@ CHROMIUM_PDF_FLAGS = (
     "--disable-sync",
     "--no-pdf-header-footer",
 )
-WAN = Decimal(10000)
-CENT = Decimal("0.01")
 VARIANT_CN = {
     "default": "默认口径：学年初在读人数和辍学人数均不含死亡、转出学生",
     "lianji": "两基口径：死亡、转出学生计入学年初在读人数",
@@ -88,57 +89,6 @@ CONSOLIDATION_VARIANT_CN = {
     "annual": "年度口径：巩固率 = 1 − 辍学率（小学、初中）",
     "cohort": "届别口径：本届毕业生 / 本届入学生（按转入转出和死亡调整）",
 }
-
-
-# --- pure functions -----------------------------------------------------------------
-
-
-def wan_yuan(yuan) -> Decimal:
-    """Yuan to 万元 with two decimals, halves rounded away from zero (as people round)."""
-    return (Decimal(str(yuan or 0)) / WAN).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def fmt_wan(yuan) -> str:
-    return f"{wan_yuan(yuan):,.2f}"
-
-
-def fmt_count(n) -> str:
-    return f"{int(n or 0):,}"
-
-
-def fmt_pct(rate) -> str:
-    """0.75 -> '75.00%'; no rate (nothing to divide by) -> '—'."""
-    if rate is None or rate != rate:  # NaN from a division by zero upstream
-        return "—"
-    return f"{(Decimal(str(rate)) * 100).quantize(CENT, rounding=ROUND_HALF_UP)}%"
-
-
-@dataclass(frozen=True)
-class Program:
-    code: str
-    name: str
-    stages: str
-
-
-def read_programs(path: Path = AID_PROGRAMS_CSV) -> list[Program]:
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        return [
-            Program(r["program_code"], r["program_name"], r["stages"]) for r in csv.DictReader(f)
-        ]
-
-
-def read_stage_names(path: Path = STAGES_CSV) -> dict[str, str]:
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        rows = sorted(csv.DictReader(f), key=lambda r: int(r["stage_order"]))
-    return {r["stage"]: r["stage_name_cn"] for r in rows}
-
-
-def in_seed_order(seed: Sequence[str], found: Iterable[str]) -> list[str]:
-    """The seed's codes in its order, then codes found in the data but not in the seed
-    (sorted), so that nothing the marts hold is left out of a table."""
-    codes = list(seed)
-    codes += sorted({c for c in found if c is not None and c not in set(seed)})
-    return codes
 
 
 def recipients_word(program_code: str) -> str:
