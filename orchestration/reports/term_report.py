@@ -9,20 +9,15 @@ children by township, and the audit leads by type with how many were already rep
 the term before.
 
 Every figure comes from the published `analytics.duckdb` through ONE of the named queries
-in `QUERIES` (each says what it counts; `$term_code` / `$school_year` are its parameters),
-so that a reader can rerun it in duckdb:
+in `QUERIES`, so that a reader can rerun it in duckdb (`python -m
+orchestration.reports.term_report` prints them all); Python only orders rows (seed order),
+converts yuan to 万元 and formats. The report is made in parts, one module each:
 
-    duckdb -readonly warehouse/analytics.duckdb
-    prepare funds_by_program as <the query's SQL>;
-    execute funds_by_program(term_code := '2020-autumn');
-
-Python only orders rows (seed order), converts yuan to 万元 (`wan_yuan`) and formats. Each
-figure's cell carries `data-figure="<query>:<row>:<column>"` so that tests (and anyone)
-can read the numbers back from the page people read.
-
-Charts are matplotlib (Agg backend) rendered to inline SVG with `svg.fonttype = 'none'`:
-Chinese labels stay text that the browser draws with the reader's fonts; the page loads
-nothing from the network. Files are written under a temporary name and then replaced.
+- `term_report_queries`: the named queries, running them, the figures of a term;
+- `term_report_format`: the seeds' order, 万元, counts and percentages;
+- `term_report_charts`: the matplotlib charts as inline SVG;
+- `term_report_page`: the HTML, one function per section of the page, and the index;
+- this module: writing the pages (under a temporary name, then replaced) and the PDFs.
 """
 
 from __future__ import annotations
