@@ -13,14 +13,14 @@ import duckdb
 import pytest
 
 from orchestration.reports import term_report
-from orchestration.reports.term_report import (
-    QUERIES,
+from orchestration.reports.term_report import write_term_reports
+from orchestration.reports.term_report_format import (
     fmt_pct,
     in_seed_order,
     read_programs,
     wan_yuan,
-    write_term_reports,
 )
+from orchestration.reports.term_report_queries import QUERIES
 from reports.term_report_helpers import figures_of, make_analytics_db
 
 GENERATED_AT = datetime(2021, 11, 5, 9, 30, tzinfo=timezone(timedelta(hours=8)))
