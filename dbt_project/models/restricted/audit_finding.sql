@@ -5,17 +5,10 @@
 -- newest resident row.
 with
 
-findings as (
-
-    select * from {{ ref('fct_audit_finding') }}
-
-),
-
-persons as (
-
-    select * from {{ ref('int_persons_unified') }}
-
-),
+{{ import_ctes([
+    ('findings', 'fct_audit_finding'),
+    ('persons', 'int_persons_unified'),
+]) }},
 
 -- the persons of findings whom no registry but the population register knows: only
 -- they are looked up among the residents (a province has tens of millions of them)
@@ -43,17 +36,10 @@ residents as (
 
 ),
 
-schools as (
-
-    select * from {{ ref('dim_school') }}
-
-),
-
-programs as (
-
-    select * from {{ ref('dim_aid_program') }}
-
-),
+{{ import_ctes([
+    ('schools', 'dim_school'),
+    ('programs', 'dim_aid_program'),
+]) }},
 
 final as (
 

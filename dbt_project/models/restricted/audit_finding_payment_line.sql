@@ -2,17 +2,10 @@
 -- row, so that an auditor follows a finding back to the line of the export.
 with
 
-findings as (
-
-    select * from {{ ref('fct_audit_finding') }}
-
-),
-
-lines as (
-
-    select * from {{ ref('fct_disbursement') }}
-
-),
+{{ import_ctes([
+    ('findings', 'fct_audit_finding'),
+    ('lines', 'fct_disbursement'),
+]) }},
 
 wanted as (
 

@@ -7,23 +7,11 @@
 -- confirmation.
 with
 
-household_terms as (
-
-    select * from {{ ref('int_household_status_by_term') }}
-
-),
-
-memberships as (
-
-    select * from {{ ref('int_household_memberships_intervaled') }}
-
-),
-
-enrollments as (
-
-    select * from {{ ref('int_enrollments_primary_by_term') }}
-
-),
+{{ import_ctes([
+    ('household_terms', 'int_household_status_by_term'),
+    ('memberships', 'int_household_memberships_intervaled'),
+    ('enrollments', 'int_enrollments_primary_by_term'),
+]) }},
 
 qualifying_households as (
 

@@ -4,17 +4,10 @@
 -- programme code when several are missed, and the evidence names them all.
 with
 
-entitlements as (
-
-    select * from {{ ref('int_aid_entitlements_determined') }}
-
-),
-
-payments as (
-
-    select * from {{ ref('int_payments_netted_by_person') }}
-
-),
+{{ import_ctes([
+    ('entitlements', 'int_aid_entitlements_determined'),
+    ('payments', 'int_payments_netted_by_person'),
+]) }},
 
 programs as (
 

@@ -3,17 +3,10 @@
 -- term's start (the earliest after it when there is none before).
 with
 
-terms as (
-
-    select * from {{ ref('int_terms_spanned') }}
-
-),
-
-household_intervals as (
-
-    select * from {{ ref('int_household_status_intervals') }}
-
-),
+{{ import_ctes([
+    ('terms', 'int_terms_spanned'),
+    ('household_intervals', 'int_household_status_intervals'),
+]) }},
 
 snapshots as (
 

@@ -31,17 +31,10 @@ schools as (
 
 ),
 
-transitions as (
-
-    select * from {{ ref('int_enrollment_transitions_classified') }}
-
-),
-
-household_members as (
-
-    select * from {{ ref('int_household_members_listed_by_term') }}
-
-),
+{{ import_ctes([
+    ('transitions', 'int_enrollment_transitions_classified'),
+    ('household_members', 'int_household_members_listed_by_term'),
+]) }},
 
 snapshot_terms as (
 

@@ -2,17 +2,10 @@
 -- amount paid (refunds netted) and whether it is covered (net > 0).
 with
 
-entitlements as (
-
-    select * from {{ ref('int_aid_entitlements_determined') }}
-
-),
-
-payments as (
-
-    select * from {{ ref('int_payments_netted_by_person') }}
-
-),
+{{ import_ctes([
+    ('entitlements', 'int_aid_entitlements_determined'),
+    ('payments', 'int_payments_netted_by_person'),
+]) }},
 
 schools as (
 

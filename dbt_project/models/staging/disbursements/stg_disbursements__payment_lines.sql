@@ -14,7 +14,7 @@ source as (
 
 ),
 
-{{ reference_ctes([
+{{ import_ctes([
     ('program_aliases', 'program_aliases'),
     ('grades', 'grade_crosswalk'),
     ('hardship_types', 'hardship_type_crosswalk'),

@@ -4,7 +4,7 @@ with
 
 {{ newest_delivery_ctes('dropout_ledger') }},
 
-{{ reference_ctes([
+{{ import_ctes([
     ('dispositions', 'status_crosswalk', 'dropout_ledger'),
     ('case_types', 'status_crosswalk', 'dropout_ledger_case_type'),
     ('township_aliases', 'township_aliases'),

@@ -4,7 +4,7 @@ with
 
 {{ newest_delivery_ctes('households') }},
 
-{{ reference_ctes([
+{{ import_ctes([
     ('poverty_statuses', 'status_crosswalk', 'households'),
     ('household_attributes', 'household_attribute_crosswalk'),
     ('hardship_types', 'hardship_type_crosswalk'),

@@ -4,7 +4,7 @@ with
 
 {{ newest_delivery_ctes('population') }},
 
-{{ reference_ctes([
+{{ import_ctes([
     ('resident_statuses', 'status_crosswalk', 'population'),
     ('township_aliases', 'township_aliases'),
 ]) }},

@@ -4,7 +4,7 @@ with
 
 {{ newest_delivery_ctes('schools') }},
 
-{{ reference_ctes([
+{{ import_ctes([
     ('school_statuses', 'status_crosswalk', 'schools'),
     ('township_aliases', 'township_aliases'),
 ]) }},

@@ -4,7 +4,7 @@ with
 
 {{ newest_delivery_ctes('students') }},
 
-{{ reference_ctes([
+{{ import_ctes([
     ('grades', 'grade_crosswalk'),
     ('enrollment_statuses', 'status_crosswalk', 'students'),
     ('boarding_modes', 'status_crosswalk', 'students_boarding'),

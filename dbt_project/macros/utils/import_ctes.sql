@@ -1,8 +1,8 @@
-{#- The reference-data CTEs of a staging model, from a list of
-    (cte name, seed) or (cte name, 'status_crosswalk', its source):
-    a seed is selected whole; a status crosswalk is filtered to one source's
+{#- Import CTEs (the first CTEs of a model), from a list of
+    (cte name, model or seed) or (cte name, 'status_crosswalk', its source):
+    a model or seed is selected whole; a status crosswalk is filtered to one source's
     vocabulary (status_text -> status_code). -#}
-{% macro reference_ctes(ctes) -%}
+{% macro import_ctes(ctes) -%}
 {%- for cte in ctes %}
 {{ cte[0] }} as (
 
