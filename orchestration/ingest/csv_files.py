@@ -172,6 +172,10 @@ def _stage_csv_bulk(
         tmp_csv.write_bytes(body.encode("utf-8"))
         del body
         _drop_stage(con)
+        # rows are numbered by position below: the table must keep the file's order even
+        # where a process's other connection turned it off (dbt's profile does, for memory;
+        # the setting is the database instance's, shared by every connection of the process)
+        con.execute("set preserve_insertion_order = true")
         con.execute(_read_csv_sql(tmp_csv, width, "stage_bulk", with_row=False))
     rows = con.execute("select count(*) from stage_bulk").fetchone()[0]
     rejects = con.execute(

@@ -117,3 +117,29 @@ def test_awkward_files_load_the_same_both_ways(name, content, bulk_holds, tmp_pa
     assert fallbacks == (0 if bulk_holds else 1)
     manifest = bulk["load_manifest"]
     assert len(manifest) == 1 and manifest[0][-4] == "loaded", manifest
+
+
+def test_rows_keep_their_line_numbers_when_the_process_turned_insertion_order_off(tmp_path):
+    """dbt's profile turns DuckDB's `preserve_insertion_order` off; the setting belongs to the
+    database instance, which every connection of a process shares (dbt run in process, then
+    the next ingest: tests/dbt/test_incremental.py found 231 rows with another row's line).
+    A file large enough to be read in parallel keeps each row's own line number."""
+    landing = tmp_path / "landing" / "population"
+    landing.mkdir(parents=True)
+    n = 300_000
+    lines = ["公民身份号码,姓名,性别,出生日期,户籍乡镇,户籍村(居)委会,人口状态,死亡日期"]
+    lines += [f"P{i:09d},名{i},男,2010-01-01,城关镇,向阳村,正常," for i in range(n)]
+    (landing / "适龄人口_2020-09.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    database = tmp_path / "build.duckdb"
+    other = duckdb.connect(str(database))  # another connection of this process, as dbt's
+    other.execute("set preserve_insertion_order = false")
+    try:
+        load_landing(tmp_path / "landing", database)
+        wrong = other.execute(
+            "select count(*) from raw.population "
+            "where id_number <> 'P' || lpad(cast(_row_number - 2 as varchar), 9, '0')"
+        ).fetchone()[0]
+        assert other.execute("select count(*) from raw.population").fetchone()[0] == n
+    finally:
+        other.close()
+    assert wrong == 0
