@@ -1,8 +1,9 @@
 """The term reports that `make run` writes, every number recomputed independently.
 
 The whole pipeline (`python -m orchestration.run`, as `make run`) runs once per landing
-folder: the samples of the worked example (tests/fixtures/samples/README.md) and the
-conformance folder of two terms and two schools. The publish step writes
+folder and test session (tests/published_runs.py, shared with the conformance tests): the
+samples of the worked example (tests/fixtures/samples/README.md) and the conformance folder
+of two terms and two schools. The publish step writes
 `<warehouse>/reports/term_report/<term>.html`; each figure on each page, read from the page,
 must equal what pandas computes from the published tables the report does not read through
 its own queries: money, 人次 and 人 from fct_disbursement's payment lines; coverage from
@@ -13,50 +14,28 @@ README states by hand are checked too.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
+from published_runs import published
 
 from reports.term_report_helpers import figures_of, number
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
-LANDINGS = {
-    "samples": REPO / "tests" / "fixtures" / "samples",
-    "two_terms": REPO / "tests" / "fixtures" / "conformance" / "landing_two_terms_two_schools",
-}
-DATA = ("schools", "households", "students", "population", "dropout_ledger", "disbursements")
-KEY = "eduaid-test-key"
+LANDINGS = {"samples": "samples", "two_terms": "two_terms_two_schools"}  # published_runs
 VARIANTS = ("dropout_rates:variant", "dropout_rates:consolidation_rate_variant")
 
 
 @pytest.fixture(scope="module", params=sorted(LANDINGS))
 def warehouse(request, tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp(f"term_report_{request.param}")
-    for source in DATA:
-        shutil.copytree(LANDINGS[request.param] / source, root / "landing" / source)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDUAID_")}
-    env |= {
-        "EDUAID_LANDING": str(root / "landing"),
-        "EDUAID_WAREHOUSE": str(root / "wh"),
-        "EDUAID_TRUTH": str(root / "truth"),
-        "EDUAID_KEY_FILE": str(root / "key"),
-        "EDUAID_PSEUDONYM_KEY": KEY,
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "orchestration.run"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=1800,
-    )  # fmt: skip
-    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
-    return root / "wh"
+    """The warehouse the conformance tests' pipeline run published (one run per session)."""
+    run = published(LANDINGS[request.param], tmp_path_factory.getbasetemp())
+    assert run.returncode == 0, run.output[-4000:]
+    return run.warehouse
 
 
 def tables(warehouse: Path) -> dict[str, pd.DataFrame]:
