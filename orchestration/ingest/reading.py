@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from orchestration.money import parse_amount  # the one money rule; re-exported
+from orchestration.seeds import read_seed
 
 SOURCES: tuple[str, ...] = (
     "households",
@@ -147,15 +148,10 @@ def parse_alias_table(
     }
 
 
-def _seed_rows(path: Path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
 def load_alias_table(seeds_dir: Path) -> dict[str, SourceColumns]:
     """The column maps of `seeds_dir` (source_columns.csv and header_aliases.csv)."""
     return parse_alias_table(
-        _seed_rows(seeds_dir / "source_columns.csv"), _seed_rows(seeds_dir / "header_aliases.csv")
+        read_seed("source_columns.csv", seeds_dir), read_seed("header_aliases.csv", seeds_dir)
     )
 
 

@@ -8,7 +8,6 @@ as `EDUAID_QUALITY_<NAME>` (a JSON value: `EDUAID_QUALITY_DISBURSEMENT_AMOUNT_MA
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import os
@@ -18,7 +17,8 @@ from typing import Any
 
 import yaml
 
-from orchestration.settings import REPO_ROOT, SEEDS_DIR
+from orchestration.seeds import read_seed
+from orchestration.settings import REPO_ROOT
 
 DBT_PROJECT_YML = REPO_ROOT / "dbt_project" / "dbt_project.yml"
 
@@ -51,8 +51,7 @@ DEFAULTS: dict[str, Any] = {
 
 
 def _seed_column(seed: str, column: str) -> list[str]:
-    with (SEEDS_DIR / seed).open(encoding="utf-8") as f:
-        return list(dict.fromkeys(row[column] for row in csv.DictReader(f)))
+    return list(dict.fromkeys(row[column] for row in read_seed(seed)))
 
 
 def dbt_vars() -> dict[str, Any]:
@@ -62,8 +61,7 @@ def dbt_vars() -> dict[str, Any]:
 
 def program_codes() -> list[str]:
     """The programme codes of the reference data, and the unknown member of dim_aid_program."""
-    with (SEEDS_DIR / "aid_programs.csv").open(encoding="utf-8") as f:
-        return [row["program_code"] for row in csv.DictReader(f)] + ["UNKNOWN"]
+    return [*_seed_column("aid_programs.csv", "program_code"), "UNKNOWN"]
 
 
 def parameters(env: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -7,16 +7,12 @@ halves rounded away from zero (`wan_yuan`); rates become percentages.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 
-from orchestration.settings import SEEDS_DIR
+from orchestration.seeds import read_seed
 
-AID_PROGRAMS_CSV = SEEDS_DIR / "aid_programs.csv"
-STAGES_CSV = SEEDS_DIR / "stages.csv"
 WAN = Decimal(10000)
 CENT = Decimal("0.01")
 
@@ -48,16 +44,15 @@ class Program:
     stages: str
 
 
-def read_programs(path: Path = AID_PROGRAMS_CSV) -> list[Program]:
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        return [
-            Program(r["program_code"], r["program_name"], r["stages"]) for r in csv.DictReader(f)
-        ]
+def read_programs() -> list[Program]:
+    return [
+        Program(r["program_code"], r["program_name"], r["stages"])
+        for r in read_seed("aid_programs.csv")
+    ]
 
 
-def read_stage_names(path: Path = STAGES_CSV) -> dict[str, str]:
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        rows = sorted(csv.DictReader(f), key=lambda r: int(r["stage_order"]))
+def read_stage_names() -> dict[str, str]:
+    rows = sorted(read_seed("stages.csv"), key=lambda r: int(r["stage_order"]))
     return {r["stage"]: r["stage_name_cn"] for r in rows}
 
 

@@ -16,7 +16,6 @@ a reader sees the previous workbook or the new one, never half of one.
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import unicodedata
@@ -29,9 +28,8 @@ from pathlib import Path
 import duckdb
 import xlsxwriter
 
-from orchestration.settings import SEEDS_DIR
+from orchestration.seeds import read_seed
 
-FINDING_TYPES_CSV = SEEDS_DIR / "finding_types.csv"
 SUMMARY_SHEET = "汇总"
 SEVERITY_CN = {"critical": "严重", "high": "高", "medium": "中", "low": "低"}
 SEASON_CN = {"spring": "春季", "autumn": "秋季"}
@@ -229,14 +227,11 @@ def column_widths(headers: Sequence[str], rows: Iterable[Sequence]) -> list[int]
 # --- I/O ----------------------------------------------------------------------------
 
 
-def read_finding_types(path: Path = FINDING_TYPES_CSV) -> list[FindingType]:
-    with path.open(encoding="utf-8-sig", newline="") as f:
-        return [
-            FindingType(
-                r["finding_type"], r["severity"], int(r["severity_rank"]), r["finding_name_cn"]
-            )
-            for r in csv.DictReader(f)
-        ]
+def read_finding_types() -> list[FindingType]:
+    return [
+        FindingType(r["finding_type"], r["severity"], int(r["severity_rank"]), r["finding_name_cn"])
+        for r in read_seed("finding_types.csv")
+    ]
 
 
 def read_findings(audit_db: Path) -> list[Finding]:
