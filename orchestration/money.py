@@ -21,11 +21,12 @@ Light on purpose: importing it imports DuckDB only.
 from __future__ import annotations
 
 import threading
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
 
 FUNCTION = "eduaid_money_yuan"
+FEN = Decimal("0.01")
 
 # full-width digits, point, signs, comma, ideographic space and currency signs; the
 # Unicode minus sign (U+2212), which a word processor writes for a refund
@@ -64,9 +65,10 @@ def _connection() -> duckdb.DuckDBPyConnection:
 
 
 def parse_amount(text: object) -> Decimal | None:
-    """One cell as yuan, by the macro above; a number (an xlsx cell) as it is."""
+    """One cell as yuan, by the macro above; a number (an xlsx cell) rounded to the fen as
+    the macro rounds (half away from zero), so both give a decimal(18, 2)."""
     if text is None:
         return None
     if isinstance(text, (int, float, Decimal)) and not isinstance(text, bool):
-        return Decimal(str(text))
+        return Decimal(str(text)).quantize(FEN, rounding=ROUND_HALF_UP)
     return _connection().execute(f"select {FUNCTION}(?)", [str(text)]).fetchone()[0]

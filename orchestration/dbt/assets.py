@@ -144,7 +144,7 @@ def eduaid_dbt(context: AssetExecutionContext, dbt: DbtCliResource, config: DbtB
 DBT_TESTS_CHECK = "dbt_tests"  # the results history's name for dbt's failed tests of a run
 
 
-def record_failed_tests(settings, run_id: str, run_results: Mapping[str, Any]) -> list[str]:
+def record_failed_tests(settings, run_id: str, run_results: Mapping[str, Any]) -> None:
     """Every dbt test that failed (or could not run) in a build, as a failed critical result
     of the run in the results history (quality/history.py), so the run's outcome is
     "blocked", with the test named, like a failed expectation. A model that failed to build
@@ -160,7 +160,7 @@ def record_failed_tests(settings, run_id: str, run_results: Mapping[str, Any]) -
         if str(r.get("unique_id", "")).startswith("test.") and r.get("status") in ("fail", "error")
     ]
     if not failed:
-        return []
+        return
     check = Check(
         name=DBT_TESTS_CHECK,
         suite="dbt",
@@ -181,4 +181,3 @@ def record_failed_tests(settings, run_id: str, run_results: Mapping[str, Any]) -
         for r in failed
     ]
     History(reports_dir(settings)).record(run_id, check, results)
-    return [r.expectation for r in results]

@@ -48,9 +48,18 @@ def test_a_list_written_in_other_money_spellings_still_reconciles(warehouse):
         ("625 元 整", None),
     ],
 )
-def test_the_macro_and_the_python_reader_agree(text, value):
+def test_the_money_rule_reads_every_spelling(text, value):
     con = duckdb.connect()
     money.register(con)
     in_sql = con.execute(f"select {money.FUNCTION}(?)", [text]).fetchone()[0]
     assert in_sql == value
-    assert money.parse_amount(text) == value
+    assert money.parse_amount(text) == value  # the same macro, from Python
+
+
+@pytest.mark.parametrize(
+    ("number", "text"), [(625, "625"), (312.5, "312.5"), (-1000.0, "-1000"), (12.345, "12.345")]
+)
+def test_a_number_cell_is_read_as_its_text_would_be(number, text):
+    """An xlsx cell holds a number, a CSV cell text: both end as the same yuan and fen."""
+    assert money.parse_amount(number) == money.parse_amount(text)
+    assert money.parse_amount(number).as_tuple().exponent == -2
