@@ -89,6 +89,15 @@ def clean_run(built_seed7, tmp_path_factory):
     return result, settings, status
 
 
+def planted_copy(build_db: Path, tmp_path: Path, sql: str) -> Path:
+    """A copy of the build database with one bad row planted by `sql`."""
+    database = tmp_path / "build.duckdb"
+    shutil.copyfile(build_db, database)
+    with duckdb.connect(str(database)) as con:
+        con.execute(sql)
+    return database
+
+
 def test_a_clean_run_publishes(clean_run):
     result, settings, status = clean_run
     assert result.success and status == 0
@@ -153,13 +162,12 @@ def test_the_run_summary_is_in_chinese_and_says_published(clean_run):
 def test_a_planted_bad_row_blocks_and_the_previous_publish_stays(clean_run, tmp_path):
     _, settings, _ = clean_run
     before = {name: sha(settings.warehouse / name) for name in ("analytics.duckdb", "audit.duckdb")}
-    database = tmp_path / "build.duckdb"
-    shutil.copyfile(settings.build_db, database)
-    with duckdb.connect(str(database)) as con:
-        con.execute(
-            "update marts.rpt_dropout_rates set dropout_rate = 1.5 "
-            "where rowid = (select min(rowid) from marts.rpt_dropout_rates)"
-        )
+    database = planted_copy(
+        settings.build_db,
+        tmp_path,
+        "update marts.rpt_dropout_rates set dropout_rate = 1.5 "
+        "where rowid = (select min(rowid) from marts.rpt_dropout_rates)",
+    )
     with pytest.MonkeyPatch.context() as patch:
         result, blocked_settings = run_pipeline_tail(patch, settings.warehouse, database)
         status = conclude(blocked_settings, result.run_id, result.success)
@@ -188,14 +196,13 @@ def test_a_mart_that_breaks_its_grain_fails_dbt_and_nothing_is_published(clean_r
     counts as blocked and names the test."""
     _, settings, _ = clean_run
     before = {name: sha(settings.warehouse / name) for name in ("analytics.duckdb", "audit.duckdb")}
-    database = tmp_path / "build.duckdb"
-    shutil.copyfile(settings.build_db, database)
-    with duckdb.connect(str(database)) as con:
-        con.execute(
-            "insert into intermediate.int_persons_unified select * from "
-            "intermediate.int_persons_unified where rowid = (select min(rowid) "
-            "from intermediate.int_persons_unified)"
-        )
+    database = planted_copy(
+        settings.build_db,
+        tmp_path,
+        "insert into intermediate.int_persons_unified select * from "
+        "intermediate.int_persons_unified where rowid = (select min(rowid) "
+        "from intermediate.int_persons_unified)",
+    )
     dim_student = AssetKey(["marts", "dim_student"])
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("EDUAID_WAREHOUSE", str(settings.warehouse))
