@@ -1,13 +1,15 @@
 """dbt models, seeds and tests as Dagster assets, downstream of the raw assets."""
 
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Iterator, Mapping
+from graphlib import TopologicalSorter
 from typing import Any
 
-from dagster import AssetDep, AssetExecutionContext, AssetKey, AssetSpec, Config
+from dagster import AssetDep, AssetExecutionContext, AssetKey, AssetSpec, Config, Output
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 from pydantic import Field
 
+from orchestration.dbt.build_state import BuildState, plan_build, source_digests
 from orchestration.dbt.project import (
     dbt_environment,
     dbt_executable,
@@ -84,28 +86,9 @@ class DbtBuildConfig(Config):
     )
     full_refresh: bool = Field(
         default=False,
-        description="rebuild the incremental (staging) models in full even when neither the "
-        "dbt project nor a seed has changed since the last build",
+        description="build every selected node, the incremental (staging) models in full, "
+        "even when neither the dbt project, a seed nor a source changed since the last build",
     )
-
-
-def build_mode(build_db: Path, fingerprint: str, forced: bool = False) -> tuple[bool, str]:
-    """(full refresh?, why). Staging is incremental: a run parses only the file versions
-    that are new. That holds while the code and reference data that staged the older
-    rows are the same: the fingerprint of the dbt project at the last good build is kept
-    beside the build database, and any difference rebuilds everything."""
-    stamp = fingerprint_file(build_db)
-    if forced:
-        return True, "full refresh asked for"
-    if not stamp.exists():
-        return True, "full refresh: no build recorded for this database"
-    if stamp.read_text(encoding="utf-8").strip() != fingerprint:
-        return True, "full refresh: the dbt project or a seed changed since the last build"
-    return False, "incremental: staging parses only the file versions that are new"
-
-
-def fingerprint_file(build_db: Path) -> Path:
-    return build_db.with_name(build_db.name + ".dbt-project.sha256")
 
 
 dbt_resource = DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
@@ -119,26 +102,76 @@ dbt_resource = DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_execut
     pool=BUILD_DB_POOL,
 )
 def eduaid_dbt(context: AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig):
-    """`dbt build` (seeds, models, tests) of the selected nodes, one thread (one writer)."""
-    settings = get_settings()
-    fingerprint = project_fingerprint()
-    full, why = build_mode(settings.build_db, fingerprint, config.full_refresh)
-    context.log.info(f"dbt build, {why}")
-    args = ["build", "--threads", "1", *(["--full-refresh"] if full else [])]
-    if config.exclude:
-        args += ["--exclude", config.exclude]
-    with build_lock(settings, context.run.run_id, "dbt build"), dbt_environment():
-        invocation = dbt.cli(args, context=context, raise_on_error=False)
-        yield from invocation.stream()
-        if not invocation.is_successful():
-            # a failed test is a data problem the gate must name (grain, keys and accepted
-            # values are dbt's): kept with this run's results, so the run counts as blocked
-            record_failed_tests(
-                settings, context.run.run_id, invocation.get_artifact("run_results.json")
-            )
-            raise invocation.get_error() or RuntimeError("dbt build failed")
+    """`dbt build` (seeds, models, tests) of the selected nodes, one thread (one writer):
+    all of them when the project changed, else what reads a source that changed
+    (build_state.py); the others keep their tables and are reported unchanged."""
+    settings, run_id = get_settings(), context.run.run_id
+    selected = selected_nodes(context)
+    manifest, _, _ = get_manifest_and_translator_from_dbt_assets([context.assets_def])
+    with build_lock(settings, run_id, "dbt build"), dbt_environment():
+        project, sources = project_fingerprint(), source_digests(settings.build_db)
+        state = BuildState.read(settings.build_db)
+        plan = plan_build(state, selected, project, sources, config.full_refresh)
+        context.log.info(f"dbt build, {plan.why}")
+        # what the plan leaves alone is current: reported first (nothing it reads is rebuilt),
+        # in dependency order, as Dagster wants a multi-asset's outputs
+        kept = plan.kept(manifest, selected)
+        yield from unchanged_outputs(context, manifest, {uid: selected[uid] for uid in kept}, state)
+        built: set[str] = set()
+        if plan.full or plan.changed:
+            args = ["build", "--threads", "1", *(["--full-refresh"] if plan.full else [])]
+            # dbt unions several --select, and dagster-dbt adds the run's selection: what
+            # the plan leaves alone is excluded instead (dbt unions the excludes too)
+            exclude = [*config.exclude.split(), *(manifest["nodes"][uid]["name"] for uid in kept)]
+            if exclude:
+                args += ["--exclude", " ".join(exclude)]
+            invocation = dbt.cli(args, context=context, raise_on_error=False)
+            yield from invocation.stream()
+            results = invocation.get_artifact("run_results.json")
+            if not invocation.is_successful():
+                # a failed test is a data problem the gate must name (grain, keys and
+                # accepted values are dbt's): kept with this run's results, so the run
+                # counts as blocked
+                record_failed_tests(settings, run_id, results)
+                raise invocation.get_error() or RuntimeError("dbt build failed")
+            built = {r["unique_id"] for r in results.get("results", [])} & set(selected)
         # only after a build that raised nothing: a failed one is rebuilt in full next time
-        fingerprint_file(settings.build_db).write_text(fingerprint, encoding="utf-8")
+        state.after(selected, built, run_id, project, sources).write(settings.build_db)
+
+
+UNIQUE_ID = "dagster_dbt/unique_id"  # dagster-dbt's metadata key of a node's asset spec
+
+
+def selected_nodes(context: AssetExecutionContext) -> dict[str, AssetKey]:
+    """dbt unique id -> asset key of every model and seed this run selected."""
+    specs = context.assets_def.specs_by_key
+    return {
+        specs[key].metadata[UNIQUE_ID]: key
+        for key in context.selected_asset_keys
+        if UNIQUE_ID in specs[key].metadata
+    }
+
+
+def unchanged_outputs(
+    context: AssetExecutionContext,
+    manifest: Mapping[str, Any],
+    kept: Mapping[str, AssetKey],
+    state: BuildState,
+) -> Iterator[Output]:
+    """An output for every node the build leaves alone (none of its sources changed): its
+    table is current, so the checks and the publish step downstream run."""
+    order = TopologicalSorter(
+        {uid: [p for p in manifest["parent_map"].get(uid, []) if p in kept] for uid in kept}
+    ).static_order()
+    for uid in order:
+        yield Output(
+            None,
+            output_name=context.assets_def.get_output_name_for_asset_key(kept[uid]),
+            metadata={
+                "eduaid/unchanged_since_run": state.run_of(uid) or "",
+                "eduaid/why": "none of the sources it reads changed: its table is kept",
+            },
+        )
 
 
 DBT_TESTS_CHECK = "dbt_tests"  # the results history's name for dbt's failed tests of a run

@@ -17,9 +17,11 @@ import pytest
 from dagster import AssetSelection, DagsterInstance, materialize
 from test_dbt_end_to_end import EXCLUDE, KEY, copy_samples
 
-from orchestration.dbt.assets import build_mode, dbt_resource, eduaid_dbt, fingerprint_file
+from orchestration.dbt.assets import dbt_resource, eduaid_dbt
+from orchestration.dbt.build_state import BuildPlan, BuildState, NodeBuild, plan_build, state_file
 from orchestration.dbt.project import project_fingerprint
 from orchestration.ingest.assets import raw_assets
+from orchestration.ingest.reading import SOURCES
 
 pytestmark = pytest.mark.slow
 SECOND_BATCH = (
@@ -32,20 +34,58 @@ SECOND_BATCH = (
 )
 
 
-def test_build_mode():
-    db = Path("/nonexistent/build.duckdb")
-    assert build_mode(db, "abc") == (True, "full refresh: no build recorded for this database")
+PROJECT = "project-a"
+SOURCES_A = {"students": "s1", "disbursements": "d1"}
 
 
-def test_build_mode_reads_the_recorded_fingerprint(tmp_path):
-    db = tmp_path / "build.duckdb"
-    fingerprint_file(db).write_text("abc", encoding="utf-8")
-    assert build_mode(db, "abc")[0] is False
-    assert build_mode(db, "abd")[0] is True
-    assert build_mode(db, "abc", forced=True)[0] is True
+MANIFEST = {
+    "metadata": {"project_name": "eduaid"},
+    "child_map": {
+        "source.eduaid.raw.disbursements": ["stg"],
+        "source.eduaid.raw.students": [],
+        "stg": ["m", "test.unique_stg"],
+        "seed": ["m"],
+    },
+}
 
 
-def _build(db: Path) -> tuple[str, dict[str, int]]:
+def _state(**nodes: dict) -> BuildState:
+    return BuildState({uid: NodeBuild(**node) for uid, node in nodes.items()})
+
+
+def test_a_database_never_built_or_built_by_another_project_is_built_in_full():
+    assert plan_build(BuildState(), ["m"], PROJECT, SOURCES_A) == BuildPlan(
+        True, tuple(SOURCES), "full refresh: no build recorded for this database"
+    )
+    state = _state(m={"run": "r1", "project": "project-b", "sources": SOURCES_A})
+    assert plan_build(state, ["m"], PROJECT, SOURCES_A).full
+    state = _state(m={"run": "r1", "project": PROJECT, "sources": SOURCES_A})
+    assert plan_build(state, ["m"], PROJECT, SOURCES_A, forced=True).full
+    assert plan_build(state, ["m", "new_model"], PROJECT, SOURCES_A).full
+
+
+def test_only_the_sources_that_changed_are_selected():
+    state = _state(
+        m={"run": "r1", "project": PROJECT, "sources": SOURCES_A},
+        seed={"run": "r1", "project": PROJECT, "sources": SOURCES_A},
+    )
+    nothing = plan_build(state, ["m", "seed"], PROJECT, SOURCES_A)
+    assert (nothing.full, nothing.changed) == (False, ())
+    assert nothing.kept(MANIFEST, ["m", "seed"]) == ["m", "seed"]
+    plan = plan_build(state, ["m", "seed"], PROJECT, {**SOURCES_A, "disbursements": "d2"})
+    assert (plan.full, plan.changed) == (False, ("disbursements",))
+    assert plan.kept(MANIFEST, ["m", "seed"]) == ["seed"]  # m reads the payments two steps down
+    # after that build, a node it left alone is current with the new sources, and keeps
+    # the run that last built its table
+    after = state.after(["m", "seed"], ["m"], "r2", PROJECT, {**SOURCES_A, "disbursements": "d2"})
+    assert (after.run_of("m"), after.run_of("seed")) == ("r2", "r1")
+    assert not plan_build(
+        after, ["m", "seed"], PROJECT, {**SOURCES_A, "disbursements": "d2"}
+    ).changed
+
+
+def _build(db: Path) -> tuple[str, dict[str, int], str]:
+    """(the dbt step's build mode, payment lines per file in staging, the run id)"""
     instance = DagsterInstance.ephemeral()
     result = materialize(
         [*raw_assets, eduaid_dbt],
@@ -65,10 +105,14 @@ def _build(db: Path) -> tuple[str, dict[str, int]]:
                 "group by 1"
             ).fetchall()
         )
-    return mode, lines
+    return mode, lines, result.run_id
 
 
-def test_full_then_incremental_then_full_after_a_change(tmp_path, monkeypatch):
+PAYMENTS = "model.eduaid.stg_disbursements__payment_lines"
+STUDENTS = "model.eduaid.stg_students__enrollments"
+
+
+def test_full_then_incremental_then_nothing_then_full_after_a_change(tmp_path, monkeypatch):
     landing = tmp_path / "landing"
     copy_samples(landing)
     db = tmp_path / "warehouse" / "build.duckdb"
@@ -78,18 +122,30 @@ def test_full_then_incremental_then_full_after_a_change(tmp_path, monkeypatch):
     monkeypatch.setenv("EDUAID_PSEUDONYM_KEY", KEY)
     first = "示范县2020年秋季学期学生资助发放明细.csv"
 
-    mode, lines = _build(db)
+    mode, lines, run1 = _build(db)
     assert "full refresh: no build recorded" in mode
     assert lines == {first: 11}  # the samples' README: 11 payment lines
-    assert fingerprint_file(db).read_text(encoding="utf-8") == project_fingerprint()
+    state = BuildState.read(db)
+    assert {state.nodes[PAYMENTS].project, state.nodes[STUDENTS].project} == {project_fingerprint()}
+    assert state.run_of(PAYMENTS) == state.run_of(STUDENTS) == run1
 
     second = "示范县2020年秋季学期学生资助发放明细_第2批.csv"
     (landing / "disbursements" / second).write_text(SECOND_BATCH, encoding="utf-8")
-    mode, lines = _build(db)
-    assert "incremental" in mode
+    mode, lines, run2 = _build(db)
+    assert "incremental: only what reads disbursements" in mode
     assert lines == {first: 11, second: 2}
+    state = BuildState.read(db)
+    # the payments were staged again, the students' table was left as the first run built it
+    assert (state.run_of(PAYMENTS), state.run_of(STUDENTS)) == (run2, run1)
 
-    fingerprint_file(db).write_text("an older project", encoding="utf-8")
-    mode, lines = _build(db)
+    mode, lines, _ = _build(db)
+    assert "nothing to build" in mode
+    assert lines == {first: 11, second: 2}
+    assert BuildState.read(db).run_of(PAYMENTS) == run2
+
+    text = state_file(db).read_text(encoding="utf-8")
+    state_file(db).write_text(text.replace(project_fingerprint(), "an older project"), "utf-8")
+    mode, lines, run4 = _build(db)
     assert "full refresh: the dbt project or a seed changed" in mode
     assert lines == {first: 11, second: 2}
+    assert BuildState.read(db).run_of(STUDENTS) == run4
