@@ -9,8 +9,15 @@ run, so that a check that did not run at all also blocks.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
+from pathlib import Path
+
+from orchestration.dbt.build_state import BuildState, model_id
+from orchestration.quality import gx_duckdb, runner
 from orchestration.quality.history import History
-from orchestration.quality.runner import CheckResult, RunDocs, run_suite
+from orchestration.quality.runner import EXPECTATIONS_DIR, CheckResult, RunDocs, run_suite
 from orchestration.quality.suites import Check, discover
 from orchestration.quality.thresholds import parameters, row_count_bounds
 from orchestration.settings import Settings
@@ -23,6 +30,8 @@ def reports_dir(settings: Settings):
 
 
 def run_check(settings: Settings, check: Check, run_id: str) -> list[CheckResult]:
+    """The check's results in this run: validated on the build database, or carried over
+    from the run that validated the same tables (none rebuilt since), suite and bounds."""
     history = History(reports_dir(settings))
     values = parameters()
     bounds, no_history = row_count_bounds(
@@ -30,6 +39,13 @@ def run_check(settings: Settings, check: Check, run_id: str) -> list[CheckResult
         values["row_count_tolerance"],
         values["row_count_min_baseline"],
     )
+    basis = check_basis(check, BuildState.read(settings.build_db), [values, bounds])
+    validated = history.validated(check, basis, run_id) if basis else None
+    if validated:
+        results = history.results_of(validated).get(check.name)
+        if results:
+            history.record(run_id, check, results, basis, carried_from=validated)
+            return results
     results = run_suite(
         settings.build_db,
         check.table,
@@ -40,8 +56,30 @@ def run_check(settings: Settings, check: Check, run_id: str) -> list[CheckResult
         docs=RunDocs(reports_dir(settings), run_id),
         no_history=no_history,
     )
-    history.record(run_id, check, results)
+    history.record(run_id, check, results, basis)
     return results
+
+
+RELATION = re.compile(r"\b(?:raw|staging|intermediate|marts|restricted)\.(\w+)\b")
+GATE_CODE = [Path(runner.__file__), Path(gx_duckdb.__file__), Path(__file__)]
+
+
+def check_basis(check: Check, state: BuildState, settings: list) -> str | None:
+    """What a check's results follow from: the build (the run) of every table it reads,
+    from dbt's build state, its suite, the gate's code and the thresholds and row-count
+    bounds. A run that rebuilt a table has a basis of its own; a run that rebuilt none of
+    them has the basis of the run that did. None when a table it reads is not a dbt model
+    with a recorded build (the ingest's tables): such a check is always validated."""
+    builds = []
+    for name in sorted(set(RELATION.findall(f"{check.table} {check.query or ''}"))):
+        built = state.run_of(model_id(name))
+        if built is None:
+            return None
+        builds.append(f"{name}@{built}")
+    digest = hashlib.sha256(json.dumps([builds, settings], sort_keys=True, default=str).encode())
+    for path in [EXPECTATIONS_DIR / f"{check.suite}.json", *GATE_CODE]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def run_gate(

@@ -57,6 +57,10 @@ create table if not exists validation_result (
 alter table validation_result add column if not exists applicable boolean default true;
 alter table validation_result add column if not exists decision varchar;
 alter table validation_result add column if not exists note varchar;
+-- what the results were computed from (gate.py: basis), and the run they were carried from
+-- when the same basis had been validated before
+alter table validation_result add column if not exists basis varchar;
+alter table validation_result add column if not exists carried_from varchar;
 """
 COLUMNS = [
     "run_id",
@@ -75,6 +79,8 @@ COLUMNS = [
     "applicable",
     "decision",
     "note",
+    "basis",
+    "carried_from",
 ]
 
 
@@ -97,8 +103,16 @@ class History:
                 [run_id, _now()],
             )
 
-    def record(self, run_id: str, check: Check, results: Sequence[CheckResult]) -> None:
-        """The results of one check in one run (a rerun of the check replaces them)."""
+    def record(
+        self,
+        run_id: str,
+        check: Check,
+        results: Sequence[CheckResult],
+        basis: str | None = None,
+        carried_from: str | None = None,
+    ) -> None:
+        """The results of one check in one run (a rerun of the check replaces them): what
+        they were computed from (`basis`), and the run they were carried from, if any."""
         self.start(run_id)
         now = _now()
         rows = [
@@ -119,6 +133,8 @@ class History:
                 r.applicable,
                 r.decision,
                 r.note,
+                basis,
+                carried_from,
             ]
             for r in results
         ]
@@ -211,6 +227,20 @@ class History:
                 )
             )
         return by_check
+
+    def validated(self, check: Check, basis: str, run_id: str) -> str | None:
+        """The latest other run that validated the check on the same basis (the same
+        tables, suite, thresholds and row-count bounds), where the results were computed."""
+        if not self.path.exists():
+            return None
+        with self._connect() as con:
+            row = con.execute(
+                "select coalesce(carried_from, run_id) from validation_result "
+                "where check_name = ? and basis = ? and run_id <> ? "
+                "order by validated_at desc limit 1",
+                [check.name, basis, run_id],
+            ).fetchone()
+        return row[0] if row else None
 
     def previous_row_count(self, check: Check, run_id: str) -> int | None:
         """The check's observed row count in the latest earlier run that loaded (inputs)

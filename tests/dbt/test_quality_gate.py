@@ -17,6 +17,7 @@ import duckdb
 import pytest
 from dbt_helpers import build_db, run_dbt, snapshot_db
 
+from orchestration.dbt.build_state import BuildState, NodeBuild, model_id
 from orchestration.quality.gate import gate_of_run, run_check, run_gate
 from orchestration.quality.history import PUBLISHED, ROW_COUNT, History
 from orchestration.quality.suites import discover
@@ -238,3 +239,38 @@ def test_row_count_against_the_previous_publish(county_db, settings_for, tmp_pat
     failed = [r for r in results if not r.success]
     assert [r.expectation for r in failed] == [ROW_COUNT]
     assert failed[0].observed_value == left < first.observed_value / 2
+
+
+def test_a_check_whose_tables_no_run_rebuilt_is_carried_over(county_db, settings_for, tmp_path):
+    """The gate validates a table again only when a run rebuilt it (dbt's build state):
+    the new batch's run carries over the results of the run that built the coverage
+    report; once a run rebuilds it (here with a rate above one), it is validated again."""
+    check = CHECKS["rpt_aid_coverage"]
+    copy = tmp_path / "copy" / "build.duckdb"
+    copy.parent.mkdir()
+    shutil.copyfile(county_db, copy)
+    settings = settings_for(copy)
+
+    def built_in(run: str) -> None:
+        BuildState({model_id("rpt_aid_coverage"): NodeBuild(run, "project", {})}).write(copy)
+
+    built_in("first")
+    first = run_check(settings, check, "first")
+    assert first and all(r.success for r in first)
+    with duckdb.connect(str(copy)) as con:  # changed behind the build state's back
+        con.execute(PLANTED["coverage rate above one"][0])
+    carried = run_check(settings, check, "second")  # not rebuilt since "first": not read
+    assert carried == first
+    built_in("third")  # a run rebuilt it
+    third = run_check(settings, check, "third")
+    assert [(r.expectation, r.column, r.unexpected_count) for r in third if not r.success] == [
+        ("expect_column_values_to_be_between", "coverage_rate", 1)
+    ]
+    with duckdb.connect(str(settings.warehouse / "reports" / "validation_results.duckdb")) as con:
+        carried_from = dict(
+            con.execute(
+                "select distinct run_id, carried_from from validation_result "
+                "where check_name = 'rpt_aid_coverage'"
+            ).fetchall()
+        )
+    assert carried_from == {"first": None, "second": "first", "third": None}
