@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from orchestration.dbt.project import prepare
 from orchestration.ingest.reading import SOURCES
 from orchestration.quality import load_suite
 from orchestration.quality.history import ROW_COUNT
@@ -92,3 +93,36 @@ def test_row_count_bounds_follow_the_tolerance():
     assert row_count_bounds(1000, 0.1, 50) == ({"row_count_min": 900, "row_count_max": 1100}, None)
     assert row_count_bounds(50, 0.5, 50) == ({"row_count_min": 25, "row_count_max": 75}, None)
     assert parameters()["row_count_min"] == 0 and parameters()["row_count_max"] is None
+
+
+DBT_KINDS = {
+    "expect_column_values_to_not_be_null": "not_null",
+    "expect_column_values_to_be_unique": "unique",
+    "expect_column_values_to_be_in_set": "accepted_values",
+}
+
+
+def test_no_suite_restates_a_test_dbt_runs_as_an_error():
+    """Grain, keys and vocabularies are dbt's: a suite's not-null, unique or in-set
+    expectation on a column where dbt already fails the build is a second definition
+    (a dbt test of severity warn beside a suite's share threshold is not: dbt names each
+    bad row for the auditors, the suite blocks a systemic share)."""
+    manifest = json.loads(prepare().read_text(encoding="utf-8"))
+    dbt = {
+        (n["attached_node"].split(".")[-1], n["column_name"], n["test_metadata"]["name"])
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "test"
+        and n.get("test_metadata")
+        and n.get("attached_node")
+        and str(n["config"].get("severity", "")).lower() == "error"
+    }
+    assert ("stg_students__enrollments", "enrollment_row_key", "unique") in dbt
+    twice = []
+    for path in sorted(EXPECTATIONS_DIR.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        model = data["meta"]["table"].split(".")[-1]
+        for exp in data["expectations"]:
+            kind = DBT_KINDS.get(exp["type"])
+            if kind and (model, exp["kwargs"].get("column"), kind) in dbt:
+                twice.append(f"{path.name}: {exp['type']} {exp['kwargs']['column']}")
+    assert not twice, twice
