@@ -1,33 +1,12 @@
 from __future__ import annotations
 
-import os
-import shutil
-import time
 from pathlib import Path
 
 import duckdb
 import pytest
+from samples_landing import SAMPLES, age, copy_samples  # noqa: F401  (the tests' names)
 
 from orchestration.ingest.loader import LoadSummary, load_landing
-
-SAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "samples"
-
-
-def age(path: Path, seconds: float = 3600) -> None:
-    """Make a file look delivered a while ago (the sensor waits for files to settle)."""
-    past = time.time() - seconds
-    os.utime(path, (past, past))
-
-
-def copy_samples(landing: Path) -> Path:
-    for folder in SAMPLES.iterdir():
-        if folder.is_dir():
-            shutil.copytree(folder, landing / folder.name)
-    for path in landing.rglob("*"):
-        path.chmod(0o644 if path.is_file() else 0o755)
-        if path.is_file():
-            age(path)
-    return landing
 
 
 def put(landing: Path, source: str, name: str, content: bytes | str, encoding="utf-8") -> Path:

@@ -6,37 +6,22 @@ tests/dbt). Then `dbt show` (in process, reusing the build's parse)
 calls the pseudonym macros on a dbt connection, where the plugin registers the UDF.
 """
 
-import os
-import shutil
-from pathlib import Path
-
 import duckdb
 import pytest
 from dagster import AssetSelection, DagsterInstance, materialize
 from dbt.cli.main import dbtRunner
+from samples_landing import copy_samples
 
 from orchestration.dbt.assets import dbt_environment, dbt_resource, eduaid_dbt
 from orchestration.dbt.project import dbt_project
 from orchestration.dbt.pseudonym_plugin import pseudonym
 from orchestration.ingest.assets import raw_assets
 
-SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "samples"
 KEY = "end-to-end-test-key"
 SHOW = (
     "select {{ person_key(\"'x'\") }} as p, {{ person_key('null') }} as n, "
     "{{ mask_id(\"'420399200901050121'\") }} as m, {{ mask_id(\"'4203'\") }} as s"
 )
-
-
-def copy_samples(landing: Path) -> None:
-    """As tests/ingest/conftest.py: the samples, delivered an hour ago."""
-    for folder in SAMPLES.iterdir():
-        if folder.is_dir():
-            shutil.copytree(folder, landing / folder.name)
-    for path in landing.rglob("*"):
-        path.chmod(0o644 if path.is_file() else 0o755)
-        if path.is_file():
-            os.utime(path, (path.stat().st_mtime - 3600,) * 2)
 
 
 # Unit tests run in tests/dbt; a test between a selected seed and an unbuilt mart

@@ -15,7 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 from dagster import AssetSelection, DagsterInstance, materialize
-from test_dbt_end_to_end import EXCLUDE, KEY, copy_samples
+from samples_landing import copy_samples
+from test_dbt_end_to_end import EXCLUDE, KEY
 
 from orchestration.dbt.assets import dbt_resource, eduaid_dbt
 from orchestration.dbt.build_state import BuildPlan, BuildState, NodeBuild, plan_build, state_file
