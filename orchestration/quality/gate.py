@@ -12,12 +12,20 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from orchestration.dbt.build_state import BuildState, model_id
 from orchestration.quality import gx_duckdb, runner
 from orchestration.quality.history import History
-from orchestration.quality.runner import EXPECTATIONS_DIR, CheckResult, RunDocs, run_suite
+from orchestration.quality.runner import (
+    EXPECTATIONS_DIR,
+    CheckResult,
+    RunDocs,
+    against_new_history,
+    run_suite,
+)
 from orchestration.quality.suites import Check, discover
 from orchestration.quality.thresholds import parameters, row_count_bounds
 from orchestration.settings import Settings
@@ -31,7 +39,8 @@ def reports_dir(settings: Settings):
 
 def run_check(settings: Settings, check: Check, run_id: str) -> list[CheckResult]:
     """The check's results in this run: validated on the build database, or carried over
-    from the run that validated the same tables (none rebuilt since), suite and bounds."""
+    from the run that validated the same tables (none rebuilt since) with the same suite,
+    code and thresholds, the row count judged again against this run's bounds."""
     history = History(reports_dir(settings))
     values = parameters()
     bounds, no_history = row_count_bounds(
@@ -39,13 +48,17 @@ def run_check(settings: Settings, check: Check, run_id: str) -> list[CheckResult
         values["row_count_tolerance"],
         values["row_count_min_baseline"],
     )
-    basis = check_basis(check, BuildState.read(settings.build_db), [values, bounds])
+    # the bounds are not in the basis: they move with each publish while a table stands
+    # still, and a carried row count is judged against this run's (against_new_history)
+    basis = check_basis(check, BuildState.read(settings.build_db), values)
     validated = history.validated(check, basis, run_id) if basis else None
     if validated:
-        results = history.results_of(validated).get(check.name)
-        if results:
-            history.record(run_id, check, results, basis, carried_from=validated)
-            return results
+        carried = against_new_history(
+            history.results_of(validated).get(check.name, []), bounds, no_history
+        )
+        if carried:
+            history.record(run_id, check, carried, basis, carried_from=validated)
+            return carried
     results = run_suite(
         settings.build_db,
         check.table,
@@ -64,10 +77,10 @@ RELATION = re.compile(r"\b(?:raw|staging|intermediate|marts|restricted)\.(\w+)\b
 GATE_CODE = [Path(runner.__file__), Path(gx_duckdb.__file__), Path(__file__)]
 
 
-def check_basis(check: Check, state: BuildState, settings: list) -> str | None:
-    """What a check's results follow from: the build (the run) of every table it reads,
-    from dbt's build state, its suite, the gate's code and the thresholds and row-count
-    bounds. A run that rebuilt a table has a basis of its own; a run that rebuilt none of
+def check_basis(check: Check, state: BuildState, settings: Mapping[str, Any]) -> str | None:
+    """What a check's results follow from, but for the row-count bounds: the build (the
+    run) of every table it reads, from dbt's build state, its suite, the gate's code and
+    the thresholds. A run that rebuilt a table has a basis of its own; a run that rebuilt none of
     them has the basis of the run that did. None when a table it reads is not a dbt model
     with a recorded build (the ingest's tables): such a check is always validated."""
     builds = []

@@ -21,12 +21,11 @@ from typing import Any
 
 import duckdb
 
-from orchestration.quality.runner import CheckResult
+from orchestration.quality.runner import ROW_COUNT, CheckResult
 from orchestration.quality.suites import Check
 
 RESULTS_DB = "validation_results.duckdb"
 RESULTS_CSV = "validation_results.csv"
-ROW_COUNT = "expect_table_row_count_to_be_between"
 PUBLISHED, BLOCKED = "published", "blocked"
 
 DDL = """
@@ -61,6 +60,7 @@ alter table validation_result add column if not exists note varchar;
 -- when the same basis had been validated before
 alter table validation_result add column if not exists basis varchar;
 alter table validation_result add column if not exists carried_from varchar;
+alter table validation_result add column if not exists needs_history boolean default false;
 """
 COLUMNS = [
     "run_id",
@@ -81,6 +81,7 @@ COLUMNS = [
     "note",
     "basis",
     "carried_from",
+    "needs_history",
 ]
 
 
@@ -135,6 +136,7 @@ class History:
                 r.note,
                 basis,
                 carried_from,
+                r.needs_history,
             ]
             for r in results
         ]
@@ -205,13 +207,14 @@ class History:
         with self._connect() as con:
             rows = con.execute(
                 "select check_name, expectation, column_name, severity, success, "
-                "observed_value, unexpected_count, examples, problem, applicable, note "
+                "observed_value, unexpected_count, examples, problem, applicable, note, "
+                "needs_history "
                 "from validation_result where run_id = ? order by check_name, rowid",
                 [run_id],
             ).fetchall()
         by_check: dict[str, list[CheckResult]] = {}
         for name, expectation, column, severity, success, observed, unexpected, *rest in rows:
-            ex, problem, applicable, note = rest
+            ex, problem, applicable, note, needs_history = rest
             by_check.setdefault(name, []).append(
                 CheckResult(
                     expectation=expectation,
@@ -224,6 +227,7 @@ class History:
                     problem=problem,
                     applicable=applicable is not False,
                     note=note,
+                    needs_history=bool(needs_history),
                 )
             )
         return by_check

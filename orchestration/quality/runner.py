@@ -46,6 +46,7 @@ from orchestration.settings import REPO_ROOT
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 SEVERITIES = ("critical", "warning")
 NOTHING_OBSERVED = "no metric computed"
+ROW_COUNT = "expect_table_row_count_to_be_between"
 EMPTY_TABLE = "表为空，没有可检查的值 / the table is empty: nothing to judge"
 EXAMPLES = 10  # example rows kept per failed expectation
 
@@ -62,6 +63,7 @@ class CheckResult:
     problem: str | None = None  # why nothing could be computed
     applicable: bool = True  # False: not judged (no history, an empty table), never a failure
     note: str | None = None  # why it was not applicable, or why a failure only warns
+    needs_history: bool = False  # the row count against the previous load or publish
 
     @property
     def blocks(self) -> bool:
@@ -231,7 +233,7 @@ def _judged(
     c: CheckResult, r: ExpectationValidationResult, rows: int, no_history: str | None, z: float
 ) -> CheckResult:
     """The three rules of the module docstring applied to GX's verdict."""
-    if (r.expectation_config.meta or {}).get("needs") == "history" and no_history:
+    if c.needs_history and no_history:
         return replace(c, applicable=False, success=True, note=no_history)
     if rows == 0 and c.column is not None and c.problem == NOTHING_OBSERVED:
         return replace(c, applicable=False, problem=None, success=True, note=EMPTY_TABLE)
@@ -376,7 +378,31 @@ def _check_result(r: ExpectationValidationResult) -> CheckResult:
         unexpected_count=unexpected,
         examples=examples[:EXAMPLES],
         problem=problem,
+        needs_history=(config.meta or {}).get("needs") == "history",
     )
+
+
+def against_new_history(
+    results: list[CheckResult], bounds: Mapping[str, Any], no_history: str | None
+) -> list[CheckResult] | None:
+    """Results computed on a table that has not changed since, judged again against this
+    run's row-count bounds (which follow the previous load or publish, and so move while
+    the table stands still): the same observed count, within `row_count_min` and
+    `row_count_max` as GX judges it, or not applicable without history. None when a
+    result that needs history is not a row count (it must be validated again)."""
+    judged = []
+    for r in results:
+        if not r.needs_history:
+            judged.append(r)
+        elif r.expectation != ROW_COUNT or not isinstance(r.observed_value, int):
+            return None
+        elif no_history:
+            judged.append(replace(r, applicable=False, success=True, note=no_history))
+        else:
+            low, high = bounds.get("row_count_min", 0), bounds.get("row_count_max")
+            ok = low <= r.observed_value and (high is None or r.observed_value <= high)
+            judged.append(replace(r, applicable=True, success=ok, note=None))
+    return judged
 
 
 def _exception_message(info: dict | None) -> str | None:

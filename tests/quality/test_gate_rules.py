@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from orchestration.quality import run_suite
-from orchestration.quality.runner import wilson_upper
+from orchestration.quality.runner import ROW_COUNT, CheckResult, against_new_history, wilson_upper
 from orchestration.quality.suites import discover
 from orchestration.quality.thresholds import parameters
 
@@ -241,3 +241,22 @@ def test_a_line_lost_between_the_ingest_and_the_mart_blocks(tmp_path):
     files = [("with_total.csv", 2, 400)]
     results = _reconciled(_payments_db(tmp_path, lines, files))
     assert results["expect_column_pair_values_to_be_equal"].blocks
+
+
+def test_a_carried_row_count_is_judged_against_the_new_bounds():
+    """A table that stood still keeps its count; the bounds around the previous publish
+    move: the carried count is judged again, as GX would (within min and max)."""
+    count = CheckResult(ROW_COUNT, None, "critical", True, observed_value=100, needs_history=True)
+    share = CheckResult("expect_column_values_to_be_in_set", "is_id_valid", "critical", True)
+    judged = against_new_history([count, share], {"row_count_min": 90, "row_count_max": 110}, None)
+    assert judged == [count, share]
+    (fell, same) = against_new_history(
+        [count, share], {"row_count_min": 180, "row_count_max": 220}, None
+    )
+    assert (fell.success, fell.decision, same) == (False, "blocked", share)
+    (first, _) = against_new_history([count, share], {}, NO_HISTORY)
+    assert (first.applicable, first.note) == (False, NO_HISTORY)
+    other = CheckResult(
+        "expect_column_mean_to_be_between", "x", "critical", True, needs_history=True
+    )
+    assert against_new_history([other], {}, None) is None  # only a row count can be carried
