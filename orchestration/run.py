@@ -24,6 +24,7 @@ from orchestration.lock import build_lock
 from orchestration.publish.publisher import gate_reasons
 from orchestration.quality.gate import reports_dir
 from orchestration.quality.history import BLOCKED, PUBLISHED, History
+from orchestration.quality.runner import RunDocs, build_docs
 from orchestration.reports.summary import (
     SUMMARY,
     prune_run_docs,
@@ -131,6 +132,7 @@ def conclude(settings: Settings, run_id: str, success: bool) -> int:
             history.finish(run_id, BLOCKED, reasons)
             outcome = BLOCKED
     history.export_csv()
+    build_docs(RunDocs(reports_dir(settings), run_id))  # once, from every check's results
     write_run_summary(settings, run_id)
     prune_run_docs(reports_dir(settings), history, settings.keep_run_docs)
     write_reports_index(reports_dir(settings), history)

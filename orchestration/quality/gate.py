@@ -24,6 +24,8 @@ from orchestration.quality.runner import (
     CheckResult,
     RunDocs,
     against_new_history,
+    build_docs,
+    carry_docs,
     run_suite,
 )
 from orchestration.quality.suites import Check, discover
@@ -42,6 +44,7 @@ def run_check(settings: Settings, check: Check, run_id: str) -> list[CheckResult
     from the run that validated the same tables (none rebuilt since) with the same suite,
     code and thresholds, the row count judged again against this run's bounds."""
     history = History(reports_dir(settings))
+    docs = RunDocs(reports_dir(settings), run_id)
     values = parameters()
     bounds, no_history = row_count_bounds(
         history.previous_row_count(check, run_id),
@@ -58,6 +61,7 @@ def run_check(settings: Settings, check: Check, run_id: str) -> list[CheckResult
         )
         if carried:
             history.record(run_id, check, carried, basis, carried_from=validated)
+            carry_docs(docs, check.name, RunDocs(reports_dir(settings), validated))
             return carried
     results = run_suite(
         settings.build_db,
@@ -66,7 +70,7 @@ def run_check(settings: Settings, check: Check, run_id: str) -> list[CheckResult
         bounds,
         query=check.query,
         name=check.name,
-        docs=RunDocs(reports_dir(settings), run_id),
+        docs=docs,
         no_history=no_history,
     )
     history.record(run_id, check, results, basis)
@@ -98,10 +102,13 @@ def check_basis(check: Check, state: BuildState, settings: Mapping[str, Any]) ->
 def run_gate(
     settings: Settings, run_id: str, checks: list[Check] | None = None
 ) -> dict[str, list[CheckResult]]:
-    return {
+    """Every check (or those given) in one run, then the run's Data Docs site."""
+    gate = {
         check.name: run_check(settings, check, run_id)
         for check in (discover() if checks is None else checks)
     }
+    build_docs(RunDocs(reports_dir(settings), run_id))
+    return gate
 
 
 def gate_of_run(
