@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -112,8 +112,12 @@ class BuildState:
         built = set(built)
         nodes = dict(self.nodes)
         for uid in selected:
-            last = run if uid in built or uid not in nodes else nodes[uid].run
-            nodes[uid] = NodeBuild(last, project, dict(sources))
+            if uid in built:
+                nodes[uid] = NodeBuild(run, project, dict(sources))
+            elif uid in nodes:
+                nodes[uid] = replace(nodes[uid], project=project, sources=dict(sources))
+            # a node never built (left out by the run's `exclude`) stays unrecorded: the
+            # next run that selects it builds everything
         return BuildState(nodes)
 
     def run_of(self, unique_id: str) -> str | None:

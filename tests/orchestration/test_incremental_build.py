@@ -80,6 +80,8 @@ def test_only_the_sources_that_changed_are_selected():
     # the run that last built its table
     after = state.after(["m", "seed"], ["m"], "r2", PROJECT, {**SOURCES_A, "disbursements": "d2"})
     assert (after.run_of("m"), after.run_of("seed")) == ("r2", "r1")
+    # a node the run selected but did not build (left out by `exclude`) is not recorded
+    assert after.after(["m", "new"], ["m"], "r3", PROJECT, SOURCES_A).run_of("new") is None
     assert not plan_build(
         after, ["m", "seed"], PROJECT, {**SOURCES_A, "disbursements": "d2"}
     ).changed
