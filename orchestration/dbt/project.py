@@ -89,8 +89,10 @@ def manifest_is_stale(project: DbtProject = dbt_project) -> bool:
     return any(p.stat().st_mtime > built for p in _inputs(project))
 
 
-def prepare(project: DbtProject = dbt_project) -> Path:
-    """`dbt parse` when the manifest is missing or stale, or always under `dagster dev`.
+def prepare(project: DbtProject = dbt_project, force: bool = False) -> Path:
+    """`dbt parse` when the manifest is missing or stale, or always under `dagster dev`
+    (or when forced: a benchmark on another build database, whose profile differs from
+    the last parse's, would otherwise parse the whole project in every dbt invocation).
 
     This is `DbtProject.prepare_if_dev()` extended to a fresh clone (no
     dbt_project/target) and to `make run` and the tests, which load the definitions
@@ -98,7 +100,7 @@ def prepare(project: DbtProject = dbt_project) -> Path:
     non-activated `.venv/bin/python` does not have, so the parse runs here with the
     environment's dbt.
     """
-    if using_dagster_dev() or manifest_is_stale(project):
+    if force or using_dagster_dev() or manifest_is_stale(project):
         target = project.project_dir / project.target_path
         completed = subprocess.run(
             [

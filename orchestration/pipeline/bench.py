@@ -146,12 +146,15 @@ def main() -> int:
         DAGSTER_HOME=str(warehouse / "dagster_home"),
     )
     from orchestration.dbt.keys import ensure_key
-    from orchestration.dbt.project import DBT_PROJECT_DIR
+    from orchestration.dbt.project import DBT_PROJECT_DIR, prepare
     from orchestration.ingest.bench import csv_against_bare_duckdb, print_csv_against_bare
     from orchestration.settings import get_settings
 
     settings = get_settings()
     ensure_key(settings)
+    # parsed with this warehouse's profile, as `make run` has it after its first run: dbt
+    # then parses partially, not the whole project in each invocation
+    prepare(force=True)
     batch = newest_payment_batch(landing)
     held = root / "held_back"
     held.mkdir(exist_ok=True)
