@@ -27,6 +27,7 @@ import os
 import shutil
 import subprocess
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -70,6 +71,9 @@ def write_atomically(target: Path, data: str | bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+PDF_WORKERS = 2
 
 
 def find_chromium() -> str | None:
@@ -133,9 +137,12 @@ def write_term_reports(
     if pdf and chromium is None:
         log.info("term report: no PDF converter available (Chromium not on PATH); HTML only")
     if chromium:
-        pdfs = {
-            page.stem for page in written if print_pdf(chromium, page, page.with_suffix(".pdf"))
-        }
+        # two at a time: each print is mostly Chromium starting up (its own profile each)
+        with ThreadPoolExecutor(max_workers=PDF_WORKERS) as pool:
+            printed = pool.map(
+                lambda page: print_pdf(chromium, page, page.with_suffix(".pdf")), written
+            )
+            pdfs = {page.stem for page, ok in zip(written, printed, strict=True) if ok}
     index = target_dir / "index.html"
     write_atomically(index, render_index(terms, pdfs, generated_at))
     return [*written, index]
