@@ -1,18 +1,19 @@
 """What the next `dbt build` must rebuild, from what the last good build was built from.
 
-Beside the build database, `<build db>.dbt-build.json` records after every build that
-raised nothing:
-- `project`: the fingerprint of the dbt project (models, macros, seeds, profile, the
-  Python rules dbt runs): any difference rebuilds everything, incremental models in full;
-- `sources`: per raw source, a digest of the file versions its table holds (name, content
-  hash, delivery time, rows), which is everything a model reads from it;
-- `built`: per dbt node, the run that last built (or tested) it.
+Beside the build database, `<build db>.dbt-build.json` records, after every build that
+raised nothing, for every dbt model and seed the run selected (`nodes`):
+- `run`: the run that last built its table (a node left alone keeps the older run);
+- `project`: the fingerprint of the dbt project it was built or kept with (models, macros,
+  seeds, profile, the Python rules dbt runs): a different one rebuilds everything,
+  incremental models in full;
+- `sources`: per raw source, a digest of the file versions its table held (name, content
+  hash, delivery time, rows), which is everything a model reads from it.
 
 A run whose project is unchanged builds only what is downstream of the sources whose
-digest changed (`source:raw.<source>+`): a new payment batch rebuilds the payment models
-and the marts and findings that read them, not the student, household or population
-models, whose inputs are the same rows as last time and whose tables are kept. The
-gate then validates a table again only if this run rebuilt it (quality/gate.py).
+digest changed (dbt's `source:raw.<source>+`): a new payment batch rebuilds the payment
+models and the marts and findings that read them, not the student, household or
+population models, whose inputs are the same rows as last time and whose tables are
+kept. The gate then validates a table again only if a run rebuilt it (quality/gate.py).
 """
 
 from __future__ import annotations
