@@ -111,14 +111,14 @@ def eduaid_dbt(context: AssetExecutionContext, dbt: DbtCliResource, config: DbtB
     with build_lock(settings, run_id, "dbt build"), dbt_environment():
         project, sources = project_fingerprint(), source_digests(settings.build_db)
         state = BuildState.read(settings.build_db)
-        plan = plan_build(state, selected, project, sources, config.full_refresh)
+        plan = plan_build(state, manifest, selected, project, sources, config.full_refresh)
         context.log.info(f"dbt build, {plan.why}")
         # what the plan leaves alone is current: reported first (nothing it reads is rebuilt),
         # in dependency order, as Dagster wants a multi-asset's outputs
-        kept = plan.kept(manifest, selected)
+        kept = plan.kept
         yield from unchanged_outputs(context, manifest, {uid: selected[uid] for uid in kept}, state)
         built: set[str] = set()
-        if plan.full or plan.changed:
+        if plan.builds_anything(selected):
             args = ["build", "--threads", "1", *(["--full-refresh"] if plan.full else [])]
             # dbt unions several --select, and dagster-dbt adds the run's selection: what
             # the plan leaves alone is excluded instead (dbt unions the excludes too)

@@ -41,10 +41,17 @@ def state_file(build_db: Path) -> Path:
     return build_db.with_name(build_db.name + ".dbt-build.json")
 
 
+# the ingest's own tables, also dbt sources (raw.load_manifest, …): they change with every
+# file loaded or rejected, so a model that reads one is rebuilt when they do
+BOOKKEEPING = ("load_manifest", "file_sightings", "quarantine")
+RAW_TABLES = (*SOURCES, *BOOKKEEPING)
+
+
 def source_digests(build_db: Path) -> dict[str, str]:
-    """source -> md5 of the (file name, content hash, delivery time, rows) of every file
-    version its raw table holds; '' for a source with no table yet."""
-    digests = dict.fromkeys(SOURCES, "")
+    """raw table -> md5 of what a model can read from it: for a registry source, the
+    (file name, content hash, delivery time, rows) of every file version it holds; for a
+    bookkeeping table, its rows (one per file or quarantined line). '' for no table yet."""
+    digests = dict.fromkeys(RAW_TABLES, "")
     if not build_db.exists():
         return digests
     with duckdb.connect(str(build_db), read_only=True) as con:
@@ -54,20 +61,19 @@ def source_digests(build_db: Path) -> dict[str, str]:
                 "select table_name from duckdb_tables() where schema_name = ?", [RAW_SCHEMA]
             ).fetchall()
         }
-        for source in SOURCES:
-            if source not in tables:
+        for table in RAW_TABLES:
+            if table not in tables:
                 continue
-            (digests[source],) = con.execute(f"""
-                select coalesce(md5(string_agg(
-                    concat_ws('|', _file_name, _file_sha256, _delivered_at, rows), chr(10)
-                    order by _file_name, _file_sha256, _delivered_at
-                )), '')
-                from (
-                    select _file_name, _file_sha256, _delivered_at, count(*) as rows
-                    from {RAW_SCHEMA}.{source}
-                    group by all
-                )
-            """).fetchone()
+            rows = (
+                f"""select concat_ws('|', _file_name, _file_sha256, _delivered_at, count(*))
+                from {RAW_SCHEMA}.{table} group by _file_name, _file_sha256, _delivered_at"""
+                if table in SOURCES
+                else f"select cast(t as varchar) from {RAW_SCHEMA}.{table} as t"
+            )
+            (digests[table],) = con.execute(
+                f"select coalesce(md5(string_agg(line, chr(10) order by line)), '') "
+                f"from ({rows}) as versions(line)"
+            ).fetchone()
     return digests
 
 
@@ -129,28 +135,30 @@ class BuildState:
 @dataclass(frozen=True)
 class BuildPlan:
     full: bool  # rebuild every selected node, incremental models in full
-    changed: tuple[str, ...]  # the sources whose file versions changed (all on a full build)
+    kept: tuple[str, ...]  # the selected nodes left alone: no raw table they read changed
     why: str
 
-    def kept(self, manifest: Mapping[str, Any], selected: Iterable[str]) -> list[str]:
-        """The selected nodes an incremental build leaves alone: those no changed source
-        is upstream of (dbt's `source:raw.<source>+`, computed from the manifest)."""
-        if self.full:
-            return []
-        todo = [
-            f"source.{manifest['metadata']['project_name']}.{RAW_SCHEMA}.{s}" for s in self.changed
-        ]
-        downstream: set[str] = set()
-        while todo:
-            for child in manifest["child_map"].get(todo.pop(), []):
-                if child not in downstream:
-                    downstream.add(child)
-                    todo.append(child)
-        return sorted(set(selected) - downstream)
+    def builds_anything(self, selected: Iterable[str]) -> bool:
+        return self.full or bool(set(selected) - set(self.kept))
+
+
+def downstream(manifest: Mapping[str, Any], tables: Iterable[str]) -> set[str]:
+    """Every node that reads one of the raw `tables`, directly or not (dbt's
+    `source:raw.<table>+`), from the manifest's child map."""
+    project = manifest["metadata"]["project_name"]
+    todo = [f"source.{project}.{RAW_SCHEMA}.{t}" for t in tables]
+    found: set[str] = set()
+    while todo:
+        for child in manifest["child_map"].get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
 
 
 def plan_build(
     state: BuildState,
+    manifest: Mapping[str, Any],
     nodes: Iterable[str],
     project: str,
     sources: Mapping[str, str],
@@ -158,24 +166,32 @@ def plan_build(
 ) -> BuildPlan:
     """What to build of the dbt nodes `nodes` (the run's selection): all of them in full
     when asked, when one was never built or was built by another project; else only
-    what is downstream of a source whose file versions differ from those some selected
-    node was built from (a slight over-selection is harmless, a missed node is not)."""
-    everything = tuple(SOURCES)
+    what reads a raw table whose digest differs from the one some selected node was built
+    with (a slight over-selection is harmless, a missed node is not)."""
+    nodes = list(nodes)
     if forced:
-        return BuildPlan(True, everything, "full refresh asked for")
+        return BuildPlan(True, (), "full refresh asked for")
     builds = [state.nodes.get(uid) for uid in nodes]
     if not builds or any(b is None for b in builds):
-        return BuildPlan(True, everything, "full refresh: no build recorded for this database")
+        return BuildPlan(True, (), "full refresh: no build recorded for this database")
     if any(b.project != project for b in builds):
         return BuildPlan(
-            True, everything, "full refresh: the dbt project or a seed changed since the last build"
+            True, (), "full refresh: the dbt project or a seed changed since the last build"
         )
-    changed = tuple(s for s in SOURCES if any(b.sources.get(s) != sources.get(s) for b in builds))
-    if not changed:
-        return BuildPlan(False, (), "nothing to build: no source changed since the last build")
+    changed = [t for t in RAW_TABLES if any(b.sources.get(t) != sources.get(t) for b in builds)]
+    reading = downstream(manifest, changed)
+    kept = tuple(sorted(uid for uid in nodes if uid not in reading))
+    read = [t for t in changed if downstream(manifest, [t]) & set(nodes)]
+    if not read:
+        why = (
+            f"only {', '.join(changed)} changed, which no selected model reads"
+            if changed
+            else "no source changed since the last build"
+        )
+        return BuildPlan(False, kept, f"nothing to build: {why}")
     return BuildPlan(
         False,
-        changed,
-        f"incremental: only what reads {', '.join(changed)} (new or replaced file versions); "
+        kept,
+        f"incremental: only what reads {', '.join(read)} (new or replaced file versions); "
         "staging parses only the file versions that are new",
     )

@@ -22,7 +22,6 @@ from orchestration.dbt.assets import dbt_resource, eduaid_dbt
 from orchestration.dbt.build_state import BuildPlan, BuildState, NodeBuild, plan_build, state_file
 from orchestration.dbt.project import project_fingerprint
 from orchestration.ingest.assets import raw_assets
-from orchestration.ingest.reading import SOURCES
 
 pytestmark = pytest.mark.slow
 SECOND_BATCH = (
@@ -44,47 +43,73 @@ MANIFEST = {
     "child_map": {
         "source.eduaid.raw.disbursements": ["stg"],
         "source.eduaid.raw.students": [],
+        "source.eduaid.raw.load_manifest": ["files"],
         "stg": ["m", "test.unique_stg"],
         "seed": ["m"],
     },
 }
+NODES = ["m", "seed"]
 
 
 def _state(**nodes: dict) -> BuildState:
     return BuildState({uid: NodeBuild(**node) for uid, node in nodes.items()})
 
 
+def _plan(state: BuildState, sources=SOURCES_A, nodes=NODES, **kwargs) -> BuildPlan:
+    return plan_build(state, MANIFEST, nodes, PROJECT, sources, **kwargs)
+
+
 def test_a_database_never_built_or_built_by_another_project_is_built_in_full():
-    assert plan_build(BuildState(), ["m"], PROJECT, SOURCES_A) == BuildPlan(
-        True, tuple(SOURCES), "full refresh: no build recorded for this database"
+    assert _plan(BuildState(), nodes=["m"]) == BuildPlan(
+        True, (), "full refresh: no build recorded for this database"
     )
     state = _state(m={"run": "r1", "project": "project-b", "sources": SOURCES_A})
-    assert plan_build(state, ["m"], PROJECT, SOURCES_A).full
+    assert _plan(state, nodes=["m"]).full
     state = _state(m={"run": "r1", "project": PROJECT, "sources": SOURCES_A})
-    assert plan_build(state, ["m"], PROJECT, SOURCES_A, forced=True).full
-    assert plan_build(state, ["m", "new_model"], PROJECT, SOURCES_A).full
+    assert _plan(state, nodes=["m"], forced=True).full
+    assert _plan(state, nodes=["m", "new_model"]).full
 
 
-def test_only_the_sources_that_changed_are_selected():
+def test_only_what_reads_a_changed_table_is_built():
     state = _state(
         m={"run": "r1", "project": PROJECT, "sources": SOURCES_A},
         seed={"run": "r1", "project": PROJECT, "sources": SOURCES_A},
     )
-    nothing = plan_build(state, ["m", "seed"], PROJECT, SOURCES_A)
-    assert (nothing.full, nothing.changed) == (False, ())
-    assert nothing.kept(MANIFEST, ["m", "seed"]) == ["m", "seed"]
-    plan = plan_build(state, ["m", "seed"], PROJECT, {**SOURCES_A, "disbursements": "d2"})
-    assert (plan.full, plan.changed) == (False, ("disbursements",))
-    assert plan.kept(MANIFEST, ["m", "seed"]) == ["seed"]  # m reads the payments two steps down
+    nothing = _plan(state)
+    assert (nothing.full, nothing.kept, nothing.builds_anything(NODES)) == (
+        False,
+        ("m", "seed"),
+        False,
+    )
+    new_payments = {**SOURCES_A, "disbursements": "d2"}
+    plan = _plan(state, new_payments)
+    assert (plan.full, plan.kept) == (False, ("seed",))  # m reads the payments two steps down
+    assert plan.why.startswith("incremental: only what reads disbursements (")
     # after that build, a node it left alone is current with the new sources, and keeps
     # the run that last built its table
-    after = state.after(["m", "seed"], ["m"], "r2", PROJECT, {**SOURCES_A, "disbursements": "d2"})
+    after = state.after(NODES, ["m"], "r2", PROJECT, new_payments)
     assert (after.run_of("m"), after.run_of("seed")) == ("r2", "r1")
+    assert not _plan(after, new_payments).builds_anything(NODES)
     # a node the run selected but did not build (left out by `exclude`) is not recorded
     assert after.after(["m", "new"], ["m"], "r3", PROJECT, SOURCES_A).run_of("new") is None
-    assert not plan_build(
-        after, ["m", "seed"], PROJECT, {**SOURCES_A, "disbursements": "d2"}
-    ).changed
+
+
+def test_a_bookkeeping_table_that_changed_rebuilds_the_models_that_read_it():
+    """A rejected file changes raw.load_manifest and no registry table: a model reading the
+    manifest is rebuilt, and a run whose selection reads no changed table builds nothing."""
+    sources = {**SOURCES_A, "load_manifest": "lm1"}
+    state = _state(
+        m={"run": "r1", "project": PROJECT, "sources": sources},
+        files={"run": "r1", "project": PROJECT, "sources": sources},
+    )
+    rejected = {**sources, "load_manifest": "lm2"}
+    plan = _plan(state, rejected, nodes=["m", "files"])
+    assert (plan.kept, plan.builds_anything(["m", "files"])) == (("m",), True)
+    alone = _plan(state, rejected, nodes=["m"])
+    assert not alone.builds_anything(["m"])
+    assert (
+        alone.why == "nothing to build: only load_manifest changed, which no selected model reads"
+    )
 
 
 def _build(db: Path) -> tuple[str, dict[str, int], str]:
