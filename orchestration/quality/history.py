@@ -234,7 +234,8 @@ class History:
 
     def validated(self, check: Check, basis: str, run_id: str) -> str | None:
         """The latest other run that validated the check on the same basis (the same
-        tables, suite, thresholds and row-count bounds), where the results were computed."""
+        builds of its tables, suite, gate code and thresholds: gate.check_basis), that is
+        the run where the results were computed."""
         if not self.path.exists():
             return None
         with self._connect() as con:

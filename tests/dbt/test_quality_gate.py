@@ -21,6 +21,7 @@ from dbt_helpers import build_db, run_dbt, snapshot_db
 from orchestration.dbt.build_state import BuildState, NodeBuild, model_id
 from orchestration.quality.gate import gate_of_run, run_check, run_gate
 from orchestration.quality.history import PUBLISHED, ROW_COUNT, History
+from orchestration.quality.runner import RunDocs, build_docs
 from orchestration.quality.suites import discover
 from orchestration.settings import get_settings
 
@@ -282,3 +283,10 @@ def test_a_check_whose_tables_no_run_rebuilt_is_carried_over(county_db, settings
             ).fetchall()
         )
     assert carried_from == {"first": None, "second": "first", "third": None}
+    # the second run's Data Docs site shows the carried suite (as validated in "first")
+    reports = settings.warehouse / "reports"
+    assert not (reports / "data_docs" / "second").exists()
+    build_docs(RunDocs(reports, "second"))
+    assert "validations/rpt_aid_coverage/first/" in (
+        reports / "data_docs" / "second" / "index.html"
+    ).read_text(encoding="utf-8")
