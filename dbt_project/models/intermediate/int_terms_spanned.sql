@@ -1,8 +1,6 @@
 -- Every term from the earliest to the latest that the 学籍 snapshots or the
 -- payment lists describe, without gaps, with its school year and start date.
-with
-
-student_terms as (
+with student_terms as (
 
     select distinct term_code from {{ ref('stg_students__enrollments') }}
 

@@ -28,8 +28,7 @@ residents as (
         arg_max(population.id_number, keyed.snapshot_on) as id_number,
         arg_max(population.person_name, keyed.snapshot_on) as person_name
     from {{ ref('int_population_residents_keyed') }} as keyed
-    inner join unknown_to_registries
-        on keyed.person_key = unknown_to_registries.person_key
+    inner join unknown_to_registries on keyed.person_key = unknown_to_registries.person_key
     inner join {{ ref('stg_population__residents') }} as population
         on keyed.resident_row_key = population.resident_row_key
     group by keyed.person_key
@@ -50,16 +49,10 @@ final as (
         schools.school_name,
         programs.program_name
     from findings
-    left join persons
-        on findings.person_key = persons.person_key
-    left join residents
-        on
-            findings.person_key = residents.person_key
-            and persons.person_key is null
-    left join schools
-        on findings.school_code = schools.school_code
-    left join programs
-        on findings.program_code = programs.program_code
+    left join persons on findings.person_key = persons.person_key
+    left join residents on findings.person_key = residents.person_key and persons.person_key is null
+    left join schools on findings.school_code = schools.school_code
+    left join programs on findings.program_code = programs.program_code
 
 )
 

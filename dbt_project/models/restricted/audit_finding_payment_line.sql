@@ -22,8 +22,7 @@ final as (
         wanted.finding_key,
         lines.*
     from wanted
-    inner join lines
-        on wanted.disbursement_key = lines.disbursement_key
+    inner join lines on wanted.disbursement_key = lines.disbursement_key
 
 )
 

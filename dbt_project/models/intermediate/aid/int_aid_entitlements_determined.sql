@@ -3,20 +3,14 @@
 -- programme's rule in force for the term (seed aid_entitlement_rules: stage,
 -- boarding, highest grade, household members only), with the standard amount
 -- in force (seed aid_standards).
-with
-
-enrollments as (
+with enrollments as (
 
     select * from {{ ref('int_enrollments_primary_by_term') }}
     where is_enrolled
 
 ),
 
-hardship as (
-
-    select * from {{ ref('int_students_hardship_by_term') }}
-
-),
+hardship as (select * from {{ ref('int_students_hardship_by_term') }}),
 
 programs as (
 
@@ -60,10 +54,7 @@ eligible as (
         hardship.hardship_category,
         hardship.is_household_member
     from enrollments
-    inner join hardship
-        on
-            enrollments.person_nk = hardship.person_nk
-            and enrollments.term_code = hardship.term_code
+    inner join hardship on enrollments.person_nk = hardship.person_nk and enrollments.term_code = hardship.term_code
 
 ),
 
@@ -86,8 +77,7 @@ final as (
             eligible.stage = rules.stage
             and eligible.term_idx >= rules.valid_from_term_idx
             and eligible.term_idx < rules.valid_to_term_idx
-    inner join programs
-        on rules.program_code = programs.program_code
+    inner join programs on rules.program_code = programs.program_code
     left join standards
         on
             rules.program_code = standards.program_code

@@ -2,9 +2,7 @@
 -- whose ID is valid (refunds are negative lines and net out), the number of
 -- positive lines and of refunds. A line whose ID fails its checksum is
 -- matched to nobody and is not here.
-with
-
-payment_lines as (
+with payment_lines as (
 
     select * from {{ ref('stg_disbursements__payment_lines') }}
     where is_id_valid and term_code is not null and program_code is not null

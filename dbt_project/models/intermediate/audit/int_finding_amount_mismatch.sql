@@ -7,20 +7,14 @@
 -- standard are not checked. Refunds are excepted: a negative line of a
 -- person, programme and term that has a payment at least as large. Lines
 -- whose ID fails its checksum belong to nobody.
-with
-
-payment_lines as (
+with payment_lines as (
 
     select * from {{ ref('int_payment_lines_joined_to_enrollments') }}
     where is_id_valid
 
 ),
 
-standards as (
-
-    select * from {{ ref('dim_aid_standard') }}
-
-),
+standards as (select * from {{ ref('dim_aid_standard') }}),
 
 refunds_of_payments as (
 
@@ -71,8 +65,7 @@ mismatched as (
         checked.is_cap,
         checked.standard_amounts
     from payment_lines
-    inner join checked
-        on payment_lines.disbursement_key = checked.disbursement_key
+    inner join checked on payment_lines.disbursement_key = checked.disbursement_key
     where checked.n_standards > 0 and not checked.is_standard_amount
 
 ),

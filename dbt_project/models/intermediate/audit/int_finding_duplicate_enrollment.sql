@@ -2,9 +2,7 @@
 -- more schools in one term's 学籍 snapshot (the newest delivery of the
 -- month). school_code is the school fct_enrollment keeps (the smallest
 -- code); source_lines are the 学籍 rows. No payment line is involved.
-with
-
-enrollment_rows as (
+with enrollment_rows as (
 
     select * from {{ ref('int_enrollment_rows_linked_to_persons') }}
     where person_nk is not null and is_enrolled
@@ -45,8 +43,7 @@ duplicate_rows as (
         on
             enrollment_rows.person_nk = duplicated.person_nk
             and enrollment_rows.term_code = duplicated.term_code
-    left join schools
-        on enrollment_rows.school_code = schools.school_code
+    left join schools on enrollment_rows.school_code = schools.school_code
 
 ),
 

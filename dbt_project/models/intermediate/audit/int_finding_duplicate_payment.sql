@@ -4,9 +4,7 @@
 -- than the largest single line. A duplicate refunded later nets to one
 -- payment and is not a finding. The lines involved are the payments (not the
 -- refunds). Lines whose ID fails its checksum belong to nobody.
-with
-
-payment_lines as (
+with payment_lines as (
 
     select * from {{ ref('int_payment_lines_joined_to_enrollments') }}
     where is_id_valid

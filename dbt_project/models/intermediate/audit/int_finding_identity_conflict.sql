@@ -7,9 +7,7 @@
 --   one registry knows the ID.
 -- The evidence names neither the person nor the ID in full (the real name and
 -- ID are in the restricted audit output).
-with
-
-payment_lines as (
+with payment_lines as (
 
     select * from {{ ref('int_payment_lines_joined_to_enrollments') }}
     where person_nk is not null

@@ -5,9 +5,7 @@
 -- only declared on the payment list (低保, 一般困难) is not a confirmation.
 -- Refund lines are not payments; lines whose ID fails its checksum belong to
 -- nobody. One row per person and term.
-with
-
-payment_lines as (
+with payment_lines as (
 
     select * from {{ ref('int_payment_lines_joined_to_enrollments') }}
     where is_id_valid and not is_refund
@@ -45,14 +43,12 @@ unconfirmed as (
         payment_lines.*,
         declared.hardship_type as declared_hardship_type
     from payment_lines
-    inner join restricted_programs
-        on payment_lines.program_code = restricted_programs.program_code
+    inner join restricted_programs on payment_lines.program_code = restricted_programs.program_code
     left join hardship
         on
             payment_lines.person_nk = hardship.person_nk
             and payment_lines.term_code = hardship.term_code
-    left join declared
-        on payment_lines.disbursement_key = declared.payment_line_key
+    left join declared on payment_lines.disbursement_key = declared.payment_line_key
     where hardship.person_nk is null
 
 ),

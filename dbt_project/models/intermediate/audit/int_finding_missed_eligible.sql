@@ -25,8 +25,7 @@ missed as (
         programs.program_name,
         coalesce(payments.net_paid_yuan, 0) as net_paid_yuan
     from entitlements
-    inner join programs
-        on entitlements.program_code = programs.program_code
+    inner join programs on entitlements.program_code = programs.program_code
     left join payments
         on
             entitlements.person_nk = payments.person_nk

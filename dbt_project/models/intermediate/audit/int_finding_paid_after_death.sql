@@ -4,9 +4,7 @@
 -- payments; lines whose ID fails its checksum belong to nobody (they are
 -- IDENTITY_CONFLICT only). One row per person and term; program_code is the
 -- smallest programme code of the lines when they are of several programmes.
-with
-
-payment_lines as (
+with payment_lines as (
 
     select * from {{ ref('int_payment_lines_joined_to_enrollments') }}
     where is_id_valid and not is_refund
@@ -30,8 +28,7 @@ paid_after_death as (
         payment_lines.*,
         deaths.died_on
     from payment_lines
-    inner join deaths
-        on payment_lines.person_nk = deaths.person_nk
+    inner join deaths on payment_lines.person_nk = deaths.person_nk
     where
         payment_lines.paid_on > deaths.died_on
         or payment_lines.term_start_on > deaths.died_on

@@ -5,9 +5,7 @@
 -- death explains not being enrolled: a line that is PAID_AFTER_DEATH is not
 -- also PAID_NOT_ENROLLED (indicators.md, overlapping findings). Refund lines
 -- are not payments; lines whose ID fails its checksum belong to nobody.
-with
-
-payment_lines as (
+with payment_lines as (
 
     select * from {{ ref('int_payment_lines_joined_to_enrollments') }}
     where is_id_valid and not is_refund and not is_university_line

@@ -5,9 +5,7 @@
 -- students are never in the 学籍 and are excepted (a first-year student may
 -- still be listed 毕业 at the school he or she left). Refund lines are not
 -- payments; lines whose ID fails its checksum belong to nobody.
-with
-
-payment_lines as (
+with payment_lines as (
 
     select * from {{ ref('int_payment_lines_joined_to_enrollments') }}
     where is_id_valid and not is_refund and not is_university_line and is_listed_in_term

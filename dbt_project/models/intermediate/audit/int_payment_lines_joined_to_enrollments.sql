@@ -12,13 +12,7 @@
 -- a university programme, or its grade is of a stage that only university
 -- programmes cover (雨露计划 paid to a 高职 student): such students are never
 -- in the 学籍.
-with
-
-disbursements as (
-
-    select * from {{ ref('fct_disbursement') }}
-
-),
+with disbursements as (select * from {{ ref('fct_disbursement') }}),
 
 payment_lines as (
 
@@ -126,18 +120,14 @@ final as (
         disbursements.paid_on,
         terms.start_on as term_start_on
     from disbursements
-    inner join payment_lines
-        on disbursements.disbursement_key = payment_lines.payment_line_key
-    left join programs
-        on disbursements.program_code = programs.program_code
-    left join terms
-        on disbursements.term_code = terms.term_code
+    inner join payment_lines on disbursements.disbursement_key = payment_lines.payment_line_key
+    left join programs on disbursements.program_code = programs.program_code
+    left join terms on disbursements.term_code = terms.term_code
     left join enrollments
         on
             disbursements.person_key = enrollments.person_key
             and disbursements.term_code = enrollments.term_code
-    left join status_words
-        on enrollments.enrollment_status = status_words.status_code
+    left join status_words on enrollments.enrollment_status = status_words.status_code
 
 )
 

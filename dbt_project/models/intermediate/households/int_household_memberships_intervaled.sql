@@ -4,9 +4,7 @@
 -- valid ID) in the household. valid_to_on is exclusive, 9999-12-31 while the
 -- membership reaches the latest snapshot. A member whose ID cannot be read in
 -- a snapshot (Excel-mangled, checksum wrong) is not a member of it by ID.
-with
-
-member_rows as (
+with member_rows as (
 
     select * from {{ ref('stg_households__members') }}
     where household_id is not null and is_id_valid
@@ -32,8 +30,7 @@ memberships as (
         member_rows.in_school_stage,
         snapshot_sequence.snapshot_idx
     from member_rows
-    inner join snapshot_sequence
-        on member_rows.snapshot_on = snapshot_sequence.snapshot_on
+    inner join snapshot_sequence on member_rows.snapshot_on = snapshot_sequence.snapshot_on
     -- a person listed twice in one household and snapshot counts once
     qualify row_number() over (
         partition by member_rows.id_number, member_rows.household_id, member_rows.snapshot_on
@@ -80,10 +77,8 @@ final as (
         first_snapshot.snapshot_on as valid_from_on,
         coalesce(next_snapshot.snapshot_on, cast('9999-12-31' as date)) as valid_to_on
     from intervals
-    inner join snapshot_sequence as first_snapshot
-        on intervals.first_snapshot_idx = first_snapshot.snapshot_idx
-    left join snapshot_sequence as next_snapshot
-        on intervals.last_snapshot_idx + 1 = next_snapshot.snapshot_idx
+    inner join snapshot_sequence as first_snapshot on intervals.first_snapshot_idx = first_snapshot.snapshot_idx
+    left join snapshot_sequence as next_snapshot on intervals.last_snapshot_idx + 1 = next_snapshot.snapshot_idx
 
 )
 

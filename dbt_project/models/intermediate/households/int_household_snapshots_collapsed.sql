@@ -1,9 +1,7 @@
 -- One row per household and poverty-registry snapshot: the household fields
 -- that repeat on every member's row, read from the household head's row (or
 -- the first row of the household when no head is listed).
-with
-
-member_rows as (
+with member_rows as (
 
     select * from {{ ref('stg_households__members') }}
     where household_id is not null

@@ -7,13 +7,7 @@
 -- the next snapshot in which the household is listed otherwise or not at all;
 -- 9999-12-31 while the interval reaches the latest snapshot. Derived from the
 -- snapshots alone, so the result does not depend on when dbt ran.
-with
-
-household_snapshots as (
-
-    select * from {{ ref('int_household_snapshots_collapsed') }}
-
-),
+with household_snapshots as (select * from {{ ref('int_household_snapshots_collapsed') }}),
 
 snapshot_sequence as (
 
@@ -34,8 +28,7 @@ stated as (
             'monitoring_type', 'identified_year', 'exit_year'
         ]) }} as state_hash
     from household_snapshots
-    inner join snapshot_sequence
-        on household_snapshots.snapshot_on = snapshot_sequence.snapshot_on
+    inner join snapshot_sequence on household_snapshots.snapshot_on = snapshot_sequence.snapshot_on
 
 ),
 
@@ -87,10 +80,8 @@ final as (
         coalesce(next_snapshot.snapshot_on, cast('9999-12-31' as date)) as valid_to_on,
         next_snapshot.snapshot_on is null as is_current
     from intervals
-    inner join snapshot_sequence as first_snapshot
-        on intervals.first_snapshot_idx = first_snapshot.snapshot_idx
-    left join snapshot_sequence as next_snapshot
-        on intervals.last_snapshot_idx + 1 = next_snapshot.snapshot_idx
+    inner join snapshot_sequence as first_snapshot on intervals.first_snapshot_idx = first_snapshot.snapshot_idx
+    left join snapshot_sequence as next_snapshot on intervals.last_snapshot_idx + 1 = next_snapshot.snapshot_idx
 
 )
 

@@ -9,13 +9,7 @@
 -- (temporary) number, the ID of the G student it is linked to (same name,
 -- birth date and school, in a later term, one candidate only); otherwise the
 -- J or L student number itself. A row with none of these has no person.
-with
-
-enrollment_rows as (
-
-    select * from {{ ref('stg_students__enrollments') }}
-
-),
+with enrollment_rows as (select * from {{ ref('stg_students__enrollments') }}),
 
 identified as (
 
@@ -121,8 +115,7 @@ final as (
         identified.source_sheet,
         identified.source_row
     from identified
-    left join links
-        on identified.student_number = links.student_number
+    left join links on identified.student_number = links.student_number
 
 )
 

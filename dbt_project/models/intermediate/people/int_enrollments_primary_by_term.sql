@@ -2,9 +2,7 @@
 -- person's primary row. A person listed more than once in one snapshot
 -- (重复学籍) keeps the 在读 row first, then the smallest school code;
 -- n_registry_rows and n_schools say how many rows and schools the snapshot had.
-with
-
-enrollment_rows as (
+with enrollment_rows as (
 
     select * from {{ ref('int_enrollment_rows_linked_to_persons') }}
     where person_nk is not null

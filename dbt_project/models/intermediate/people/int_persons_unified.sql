@@ -8,9 +8,7 @@
 -- checksum is a person of its own with is_id_valid false, matched to nobody.
 -- Name, sex and birth date come from the 学籍 first (most frequent spelling,
 -- then the latest), then from the ID, then from the payment lists.
-with
-
-enrollment_rows as (
+with enrollment_rows as (
 
     select * from {{ ref('int_enrollment_rows_linked_to_persons') }}
     where person_nk is not null
@@ -128,14 +126,10 @@ final as (
             {{ id_birth_on('all_persons.person_nk') }}, registry_persons.birth_on
         ) as birth_on
     from all_persons
-    left join registry_persons
-        on all_persons.person_nk = registry_persons.person_nk
-    left join paid_persons
-        on all_persons.person_nk = paid_persons.person_nk
-    left join best_registry_name
-        on all_persons.person_nk = best_registry_name.person_nk
-    left join best_payment_name
-        on all_persons.person_nk = best_payment_name.person_nk
+    left join registry_persons on all_persons.person_nk = registry_persons.person_nk
+    left join paid_persons on all_persons.person_nk = paid_persons.person_nk
+    left join best_registry_name on all_persons.person_nk = best_registry_name.person_nk
+    left join best_payment_name on all_persons.person_nk = best_payment_name.person_nk
 
 )
 

@@ -9,9 +9,7 @@
 --   is_accounted: enrolled, or that case says 县外就读已取证, 送教上门,
 --     延缓入学 or 休学; the others are out-of-school children;
 --   is_hardship: a member of a listed poverty household at the term.
-with
-
-residents as (
+with residents as (
 
     select * from {{ ref('int_population_residents_keyed') }}
     where resident_status = 'normal'
@@ -39,11 +37,7 @@ ledger_cases as (
 
 ),
 
-household_members as (
-
-    select * from {{ ref('int_household_members_listed_by_term') }}
-
-),
+household_members as (select * from {{ ref('int_household_members_listed_by_term') }}),
 
 aged as (
 
@@ -58,8 +52,7 @@ aged as (
             else 0
         end as age
     from residents
-    inner join terms
-        on residents.term_code = terms.term_code
+    inner join terms on residents.term_code = terms.term_code
 
 ),
 

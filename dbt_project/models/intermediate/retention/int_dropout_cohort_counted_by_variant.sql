@@ -9,13 +9,7 @@
 --   lianji (the older 两基 count): the excluded stay in the enrolled, and a
 --     dropout counts whatever else happened.
 -- is_default_variant marks the variant of var dropout_rate_variant.
-with
-
-cohort as (
-
-    select * from {{ ref('fct_dropout_cohort') }}
-
-),
+with cohort as (select * from {{ ref('fct_dropout_cohort') }}),
 
 variants as (
 

@@ -10,9 +10,7 @@
 --   5. absent from T+1: graduated from the final grade at the end of spring;
 --      transferred_out when the person's latest case in T+1's ledger export
 --      says 县外就读已取证; else dropped_out (名在人不在).
-with
-
-enrollments as (
+with enrollments as (
 
     select
         *,
@@ -21,11 +19,7 @@ enrollments as (
 
 ),
 
-residents as (
-
-    select * from {{ ref('int_population_residents_keyed') }}
-
-),
+residents as (select * from {{ ref('int_population_residents_keyed') }}),
 
 ledger_cases as (
 
@@ -52,8 +46,7 @@ term_pairs as (
         next_term.snapshot_on as next_snapshot_on,
         this_term.term_code like '%-spring' as is_spring
     from snapshot_terms as this_term
-    inner join snapshot_terms as next_term
-        on this_term.term_idx + 1 = next_term.term_idx
+    inner join snapshot_terms as next_term on this_term.term_idx + 1 = next_term.term_idx
 
 ),
 
@@ -97,8 +90,7 @@ paired as (
         term_pairs.is_spring and this_enrollment.is_final_grade as is_end_of_stage,
         deaths_before_next_snapshot.person_key is not null as is_reported_dead
     from enrollments as this_enrollment
-    inner join term_pairs
-        on this_enrollment.term_code = term_pairs.term_code
+    inner join term_pairs on this_enrollment.term_code = term_pairs.term_code
     left join enrollments as next_enrollment
         on
             this_enrollment.person_key = next_enrollment.person_key

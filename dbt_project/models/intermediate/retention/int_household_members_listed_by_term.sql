@@ -2,13 +2,7 @@
 -- in the poverty-registry snapshot that decides the term (the latest on or
 -- before the term's start; any poverty status). Reads the membership
 -- intervals, so a member whose ID cannot be read in that snapshot is not one.
-with
-
-memberships as (
-
-    select * from {{ ref('int_household_memberships_intervaled') }}
-
-),
+with memberships as (select * from {{ ref('int_household_memberships_intervaled') }}),
 
 term_snapshots as (
 

@@ -7,13 +7,7 @@
 -- when there is exactly one. birth_on: from the ID, else from that pupil's
 -- 学籍 rows. is_latest_case: the person's most recently recorded case in that
 -- export (the one that says how the person is accounted for).
-with
-
-ledger_cases as (
-
-    select * from {{ ref('stg_dropout_ledger__cases') }}
-
-),
+with ledger_cases as (select * from {{ ref('stg_dropout_ledger__cases') }}),
 
 enrollment_rows as (
 

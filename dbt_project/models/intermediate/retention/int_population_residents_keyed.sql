@@ -2,9 +2,7 @@
 -- Every resident row of each term's population-register export (the newest
 -- delivery of its month) with a valid ID, keyed by the person's pseudonym so
 -- that it joins the 学籍 facts.
-with
-
-residents as (
+with residents as (
 
     select * from {{ ref('stg_population__residents') }}
     where is_id_valid

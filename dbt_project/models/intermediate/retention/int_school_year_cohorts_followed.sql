@@ -7,13 +7,7 @@
 -- School, township, stage, grade and hardship are as of the autumn term;
 -- is_hardship: a member of a listed poverty household at the term, or 残疾 in
 -- the 学籍.
-with
-
-enrollments as (
-
-    select * from {{ ref('fct_enrollment') }}
-
-),
+with enrollments as (select * from {{ ref('fct_enrollment') }}),
 
 terms as (
 
@@ -42,8 +36,7 @@ snapshot_terms as (
         enrollments.term_code,
         terms.term_idx
     from enrollments
-    inner join terms
-        on enrollments.term_code = terms.term_code
+    inner join terms on enrollments.term_code = terms.term_code
 
 ),
 
@@ -55,12 +48,9 @@ school_years as (
         spring.term_code as spring_term_code,
         next_autumn.term_code is null as is_partial_year
     from snapshot_terms as autumn
-    inner join terms
-        on autumn.term_code = terms.term_code
-    left join snapshot_terms as spring
-        on autumn.term_idx + 1 = spring.term_idx
-    left join snapshot_terms as next_autumn
-        on autumn.term_idx + 2 = next_autumn.term_idx
+    inner join terms on autumn.term_code = terms.term_code
+    left join snapshot_terms as spring on autumn.term_idx + 1 = spring.term_idx
+    left join snapshot_terms as next_autumn on autumn.term_idx + 2 = next_autumn.term_idx
     where terms.semester = 'autumn'
 
 ),
@@ -81,10 +71,8 @@ starters as (
         enrollments.is_disabled,
         school_years.is_partial_year
     from enrollments
-    inner join school_years
-        on enrollments.term_code = school_years.term_code
-    left join schools
-        on enrollments.school_key = schools.school_key
+    inner join school_years on enrollments.term_code = school_years.term_code
+    left join schools on enrollments.school_key = schools.school_key
     where enrollments.is_enrolled
 
 ),
@@ -122,10 +110,7 @@ final as (
         coalesce(outcomes.is_dropout, false) as is_dropout,
         starters.is_partial_year
     from starters
-    left join outcomes
-        on
-            starters.person_key = outcomes.person_key
-            and starters.school_year = outcomes.school_year
+    left join outcomes on starters.person_key = outcomes.person_key and starters.school_year = outcomes.school_year
     left join household_members
         on
             starters.person_key = household_members.person_key

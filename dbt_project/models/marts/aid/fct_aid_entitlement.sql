@@ -44,8 +44,7 @@ final as (
             entitlements.person_nk = payments.person_nk
             and entitlements.term_code = payments.term_code
             and entitlements.program_code = payments.program_code
-    left join schools
-        on entitlements.school_code = schools.school_code
+    left join schools on entitlements.school_code = schools.school_code
 
 )
 

@@ -1,13 +1,7 @@
 -- The headline 资助覆盖率 per term × township × school × stage × hardship
 -- category: entitled students, fully covered students (every programme they
 -- are entitled to covered) and the rate.
-with
-
-entitlements as (
-
-    select * from {{ ref('fct_aid_entitlement') }}
-
-),
+with entitlements as (select * from {{ ref('fct_aid_entitlement') }}),
 
 students as (
 

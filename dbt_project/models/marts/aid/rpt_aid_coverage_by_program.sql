@@ -1,12 +1,6 @@
 -- Coverage per term × programme × township × stage × hardship category:
 -- entitled students, covered students (net paid > 0) and the rate.
-with
-
-entitlements as (
-
-    select * from {{ ref('fct_aid_entitlement') }}
-
-),
+with entitlements as (select * from {{ ref('fct_aid_entitlement') }}),
 
 final as (
 

@@ -24,9 +24,7 @@
 -- IDENTITY_CONFLICT (every other check reads valid IDs only), and
 -- PAID_AFTER_DEATH replaces PAID_NOT_ENROLLED for the same payment line
 -- (int_finding_paid_not_enrolled).
-with
-
-findings as (
+with findings as (
 
     {% for name in finding_models %}
         select
@@ -77,11 +75,7 @@ keyed as (
 
 ),
 
-finding_types as (
-
-    select * from {{ ref('finding_types') }}
-
-),
+finding_types as (select * from {{ ref('finding_types') }}),
 
 final as (
 
@@ -101,8 +95,7 @@ final as (
         finding_types.severity_rank,
         keyed.amount_yuan
     from keyed
-    left join finding_types
-        on keyed.finding_type = finding_types.finding_type
+    left join finding_types on keyed.finding_type = finding_types.finding_type
 
 )
 

@@ -1,13 +1,7 @@
 -- One row per aid programme (seed aid_programs), with the standard amounts in
 -- force as a list, plus the unknown member. The versioned standards themselves
 -- are dim_aid_standard.
-with
-
-programs as (
-
-    select * from {{ ref('aid_programs') }}
-
-),
+with programs as (select * from {{ ref('aid_programs') }}),
 
 standards as (
 
@@ -36,8 +30,7 @@ final as (
         programs.is_on_application,
         programs.is_university
     from programs
-    left join standards
-        on programs.program_code = standards.program_code
+    left join standards on programs.program_code = standards.program_code
     union all
     select
         'UNKNOWN' as program_code,

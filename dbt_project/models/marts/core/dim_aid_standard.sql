@@ -1,13 +1,7 @@
 -- One row per programme × stage × variant × validity interval of a standard
 -- amount (seed aid_standards). A standard applies from valid_from_term up to,
 -- not including, valid_to_term (null: still in force).
-with
-
-standards as (
-
-    select * from {{ ref('aid_standards') }}
-
-),
+with standards as (select * from {{ ref('aid_standards') }}),
 
 indexed as (
 

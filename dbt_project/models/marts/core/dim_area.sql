@@ -1,8 +1,6 @@
 -- One row per township of the county (乡镇), from every registry that names
 -- one, plus the unknown member.
-with
-
-townships as (
+with townships as (
 
     select township from {{ ref('stg_schools__schools') }}
     union
@@ -31,8 +29,7 @@ final as (
         counties.county,
         townships.township
     from townships
-    left join counties
-        on townships.township = counties.township
+    left join counties on townships.township = counties.township
     where townships.township is not null
     union all
     select

@@ -1,12 +1,6 @@
 -- One row per household and validity interval (see int_household_status_intervals),
 -- plus the unknown member. valid_to_on is exclusive; 9999-12-31 = still valid.
-with
-
-intervals as (
-
-    select * from {{ ref('int_household_status_intervals') }}
-
-),
+with intervals as (select * from {{ ref('int_household_status_intervals') }}),
 
 final as (
 

@@ -1,9 +1,7 @@
 -- One row per school (学校标识码) in any school-list snapshot, as the latest
 -- snapshot lists it, plus the unknown member (university students' payments,
 -- codes missing from the school list).
-with
-
-school_rows as (
+with school_rows as (
 
     select * from {{ ref('stg_schools__schools') }}
     where school_code is not null

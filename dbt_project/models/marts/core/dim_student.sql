@@ -1,13 +1,7 @@
 -- One row per person who was ever in the 学籍 or paid, plus the unknown member.
 -- Pseudonymous: person_key and a masked ID only (the real ID and name stay in
 -- the restricted int_persons_unified).
-with
-
-persons as (
-
-    select * from {{ ref('int_persons_unified') }}
-
-),
+with persons as (select * from {{ ref('int_persons_unified') }}),
 
 unknown_member as (
 

@@ -1,12 +1,6 @@
 -- One row per term (YYYY-autumn / YYYY-spring) from the earliest to the
 -- latest the data describes, plus the unknown member.
-with
-
-terms as (
-
-    select * from {{ ref('int_terms_spanned') }}
-
-),
+with terms as (select * from {{ ref('int_terms_spanned') }}),
 
 final as (
 

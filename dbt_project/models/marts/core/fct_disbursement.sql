@@ -3,13 +3,7 @@
 -- it came from. The person is the line's normalised ID number; a line whose
 -- ID fails its checksum is a person of its own (is_id_valid false), matched
 -- to nobody.
-with
-
-payment_lines as (
-
-    select * from {{ ref('stg_disbursements__payment_lines') }}
-
-),
+with payment_lines as (select * from {{ ref('stg_disbursements__payment_lines') }}),
 
 schools as (
 
@@ -65,12 +59,9 @@ final as (
         payment_lines.is_paid_on_parsed,
         payment_lines.paid_on
     from payment_lines
-    left join schools
-        on payment_lines.school_code = schools.school_code
-    left join programs
-        on payment_lines.program_code = programs.program_code
-    left join terms
-        on payment_lines.term_code = terms.term_code
+    left join schools on payment_lines.school_code = schools.school_code
+    left join programs on payment_lines.program_code = programs.program_code
+    left join terms on payment_lines.term_code = terms.term_code
 
 )
 

@@ -1,12 +1,6 @@
 -- One row per person and term in the term's 学籍 snapshot (any status), the
 -- person's primary row (see int_enrollments_primary_by_term), pseudonymous.
-with
-
-enrollments as (
-
-    select * from {{ ref('int_enrollments_primary_by_term') }}
-
-),
+with enrollments as (select * from {{ ref('int_enrollments_primary_by_term') }}),
 
 schools as (
 
@@ -43,8 +37,7 @@ final as (
         enrollments.is_linked_temporary_number,
         enrollments.snapshot_on
     from enrollments
-    left join schools
-        on enrollments.school_code = schools.school_code
+    left join schools on enrollments.school_code = schools.school_code
 
 )
 

@@ -1,12 +1,6 @@
 -- One row per person 在读 at the start (autumn snapshot) of a school year;
 -- the rules are in int_school_year_cohorts_followed.
-with
-
-cohorts as (
-
-    select * from {{ ref('int_school_year_cohorts_followed') }}
-
-),
+with cohorts as (select * from {{ ref('int_school_year_cohorts_followed') }}),
 
 final as (
 

@@ -1,12 +1,6 @@
 -- One row per person and term in the 学籍 (any status) with a next term; the
 -- rules are in int_enrollment_transitions_classified.
-with
-
-transitions as (
-
-    select * from {{ ref('int_enrollment_transitions_classified') }}
-
-),
+with transitions as (select * from {{ ref('int_enrollment_transitions_classified') }}),
 
 final as (
 

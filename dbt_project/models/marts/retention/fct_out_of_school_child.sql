@@ -2,9 +2,7 @@
 -- compulsory age in the population register, not 在读 in the 学籍, not
 -- accounted for by the ledger; the rules are in
 -- int_children_compared_with_registries.
-with
-
-children as (
+with children as (
 
     select * from {{ ref('int_children_compared_with_registries') }}
     where not is_accounted

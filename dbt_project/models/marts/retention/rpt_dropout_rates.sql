@@ -2,13 +2,7 @@
 -- dropout_rate = dropouts / enrolled at the start of the year, rounded to 8
 -- decimals; consolidation_rate (巩固率, annual variant) = 1 − dropout_rate,
 -- for the compulsory stages only.
-with
-
-counted as (
-
-    select * from {{ ref('int_dropout_cohort_counted_by_variant') }}
-
-),
+with counted as (select * from {{ ref('int_dropout_cohort_counted_by_variant') }}),
 
 stage_groups as (
 

@@ -10,13 +10,7 @@
     ('hardship', 'is_hardship', 'boolean'),
 ] %}
 
-with
-
-counted as (
-
-    select * from {{ ref('int_dropout_cohort_counted_by_variant') }}
-
-),
+with counted as (select * from {{ ref('int_dropout_cohort_counted_by_variant') }}),
 
 breakdowns as (
 

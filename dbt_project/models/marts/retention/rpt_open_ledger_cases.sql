@@ -2,9 +2,7 @@
 -- dropout-control ledger export that are not closed (no 销号日期), by the
 -- township the ledger names and the person's age on 1 September of the
 -- school year (null when no birth date is known).
-with
-
-ledger_cases as (
+with ledger_cases as (
 
     select * from {{ ref('int_ledger_cases_linked_to_persons') }}
     where is_open
@@ -32,8 +30,7 @@ aged as (
             else 0
         end as age
     from ledger_cases
-    inner join terms
-        on ledger_cases.term_code = terms.term_code
+    inner join terms on ledger_cases.term_code = terms.term_code
 
 ),
 

@@ -3,9 +3,7 @@
 -- Incremental: each payment list is its own batch, so a new run stages only the
 -- file versions not staged yet.
 
-with
-
-source as (
+with source as (
 
     select * from {{ source('raw', 'disbursements') }}
     {%- if is_incremental() %}
@@ -79,12 +77,9 @@ final as (
         cleaned.paid_on,
         {{ lineage_of('cleaned') }}
     from cleaned
-    left join program_aliases
-        on cleaned.program_name = program_aliases.alias
-    left join grades
-        on cleaned.grade = grades.grade_text
-    left join hardship_types
-        on cleaned.hardship_type = hardship_types.hardship_text
+    left join program_aliases on cleaned.program_name = program_aliases.alias
+    left join grades on cleaned.grade = grades.grade_text
+    left join hardship_types on cleaned.hardship_type = hardship_types.hardship_text
 
 )
 

@@ -55,12 +55,9 @@ final as (
         cleaned.snapshot_on,
         {{ lineage_of('cleaned') }}
     from cleaned
-    left join dispositions
-        on cleaned.disposition_text = dispositions.status_text
-    left join case_types
-        on cleaned.case_type_text = case_types.status_text
-    left join township_aliases
-        on cleaned.township_key = township_aliases.alias
+    left join dispositions on cleaned.disposition_text = dispositions.status_text
+    left join case_types on cleaned.case_type_text = case_types.status_text
+    left join township_aliases on cleaned.township_key = township_aliases.alias
 
 )
 

@@ -71,16 +71,11 @@ final as (
         cleaned.snapshot_on,
         {{ lineage_of('cleaned') }}
     from cleaned
-    left join township_aliases
-        on cleaned.township_key = township_aliases.alias
-    left join in_school_statuses
-        on cleaned.in_school_status = in_school_statuses.in_school_text
-    left join household_attributes
-        on cleaned.household_attribute = household_attributes.attribute_text
-    left join poverty_statuses
-        on cleaned.poverty_status = poverty_statuses.status_text
-    left join hardship_types as health_hardship_types
-        on cleaned.health = health_hardship_types.hardship_text
+    left join township_aliases on cleaned.township_key = township_aliases.alias
+    left join in_school_statuses on cleaned.in_school_status = in_school_statuses.in_school_text
+    left join household_attributes on cleaned.household_attribute = household_attributes.attribute_text
+    left join poverty_statuses on cleaned.poverty_status = poverty_statuses.status_text
+    left join hardship_types as health_hardship_types on cleaned.health = health_hardship_types.hardship_text
 
 )
 

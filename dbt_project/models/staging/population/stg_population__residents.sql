@@ -52,10 +52,8 @@ final as (
         cleaned.snapshot_on,
         {{ lineage_of('cleaned') }}
     from cleaned
-    left join resident_statuses
-        on cleaned.resident_status_text = resident_statuses.status_text
-    left join township_aliases
-        on cleaned.township_key = township_aliases.alias
+    left join resident_statuses on cleaned.resident_status_text = resident_statuses.status_text
+    left join township_aliases on cleaned.township_key = township_aliases.alias
 
 )
 

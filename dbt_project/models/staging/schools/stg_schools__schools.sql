@@ -48,10 +48,8 @@ final as (
         cleaned.snapshot_on,
         {{ lineage_of('cleaned') }}
     from cleaned
-    left join school_statuses
-        on cleaned.school_status_text = school_statuses.status_text
-    left join township_aliases
-        on cleaned.township_key = township_aliases.alias
+    left join school_statuses on cleaned.school_status_text = school_statuses.status_text
+    left join township_aliases on cleaned.township_key = township_aliases.alias
 
 )
 

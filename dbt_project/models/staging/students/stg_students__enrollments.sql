@@ -79,14 +79,10 @@ final as (
         cleaned.snapshot_on,
         {{ lineage_of('cleaned') }}
     from cleaned
-    left join grades
-        on cleaned.grade = grades.grade_text
-    left join enrollment_statuses
-        on cleaned.enrollment_status_text = enrollment_statuses.status_text
-    left join boarding_modes
-        on cleaned.boarding = boarding_modes.status_text
-    left join township_aliases
-        on cleaned.hukou_township_key = township_aliases.alias
+    left join grades on cleaned.grade = grades.grade_text
+    left join enrollment_statuses on cleaned.enrollment_status_text = enrollment_statuses.status_text
+    left join boarding_modes on cleaned.boarding = boarding_modes.status_text
+    left join township_aliases on cleaned.hukou_township_key = township_aliases.alias
 
 )
 
