@@ -96,16 +96,8 @@ compared as (
 final as (
 
     select
-        person_key,
-        term_code,
-        township,
-        village,
-        ledger_disposition,
-        age,
-        is_enrolled,
-        is_accounted_by_ledger,
-        is_enrolled or is_accounted_by_ledger as is_accounted,
-        is_hardship
+        *,
+        is_enrolled or is_accounted_by_ledger as is_accounted
     from compared
 
 )

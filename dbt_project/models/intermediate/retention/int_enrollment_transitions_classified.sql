@@ -132,23 +132,6 @@ classified as (
         end as transition
     from paired
 
-),
-
-final as (
-
-    select
-        person_key,
-        term_code,
-        next_term_code,
-        status_in_term,
-        status_in_next_term,
-        next_ledger_disposition,
-        transition,
-        is_listed_in_next_term,
-        is_end_of_stage,
-        is_reported_dead
-    from classified
-
 )
 
-select * from final
+select * from classified
