@@ -30,7 +30,8 @@ with findings as (
         select
             finding_type,
             term_code,
-            person_nk,
+            {{ person_key('person_nk') }} as person_key,
+            {{ mask_id('person_nk') }} as id_number_masked,
             program_code,
             school_code,
             amount_yuan,
@@ -38,26 +39,8 @@ with findings as (
             source_lines,
             evidence
         from {{ ref(name) }}
-        {% if not loop.last %}union all{% endif %}
+        union all
     {% endfor %}
-
-),
-
-keyed as (
-
-    select
-        finding_type,
-        term_code,
-        {{ person_key('person_nk') }} as person_key,
-        {{ mask_id('person_nk') }} as id_number_masked,
-        program_code,
-        school_code,
-        amount_yuan,
-        disbursement_keys,
-        source_lines,
-        evidence
-    from findings
-    union all
     select
         'OUT_OF_SCHOOL_CHILD' as finding_type,
         term_code,
@@ -80,22 +63,22 @@ finding_types as (select * from {{ ref('finding_types') }}),
 final as (
 
     select
-        {{ gen_skey(['keyed.finding_type', 'keyed.term_code', 'keyed.person_key']) }} as finding_key,
-        keyed.finding_type,
-        keyed.term_code,
-        keyed.person_key,
-        keyed.id_number_masked,
-        keyed.program_code,
-        keyed.school_code,
+        {{ gen_skey(['findings.finding_type', 'findings.term_code', 'findings.person_key']) }} as finding_key,
+        findings.finding_type,
+        findings.term_code,
+        findings.person_key,
+        findings.id_number_masked,
+        findings.program_code,
+        findings.school_code,
         finding_types.severity,
         finding_types.finding_name_cn,
-        keyed.disbursement_keys,
-        keyed.source_lines,
-        keyed.evidence,
+        findings.disbursement_keys,
+        findings.source_lines,
+        findings.evidence,
         finding_types.severity_rank,
-        keyed.amount_yuan
-    from keyed
-    left join finding_types on keyed.finding_type = finding_types.finding_type
+        findings.amount_yuan
+    from findings
+    left join finding_types on findings.finding_type = finding_types.finding_type
 
 )
 
