@@ -9,6 +9,10 @@
     ('grade', 'grade_number', 'integer'),
     ('hardship', 'is_hardship', 'boolean'),
 ] %}
+{#- the grain: one row per these columns -#}
+{% set group_columns = [
+    'school_year', 'variant', 'breakdown', 'stage', 'school_code', 'township', 'grade_number', 'is_hardship'
+] %}
 
 with counted as (select * from {{ ref('int_dropout_cohort_counted_by_variant') }}),
 
@@ -54,29 +58,21 @@ stage_groups as (
 aggregated as (
 
     select
-        school_year,
-        variant,
-        breakdown,
-        stage,
-        school_code,
-        township,
-        grade_number,
-        is_hardship,
+        {% for column in group_columns -%}
+            {{ column }},
+        {% endfor -%}
         bool_or(is_default_variant) as is_default_variant,
         count(*) as enrolled,
         count(*) filter (where is_dropout) as dropouts
     from stage_groups
-    group by school_year, variant, breakdown, stage, school_code, township, grade_number, is_hardship
+    group by {{ group_columns | join(', ') }}
 
 ),
 
 final as (
 
     select
-        {{ gen_skey([
-            'school_year', 'variant', 'breakdown', 'stage',
-            'school_code', 'township', 'grade_number', 'is_hardship'
-        ]) }} as dropout_rate_group_key,
+        {{ gen_skey(group_columns) }} as dropout_rate_group_key,
         school_year,
         variant,
         breakdown,
