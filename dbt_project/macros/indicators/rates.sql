@@ -19,3 +19,10 @@
                 then round(1 - {{ eduaid.dropout_rate(dropouts, enrolled) }}, 8)
         end
 {%- endmacro %}
+
+
+{#- 资助覆盖率: the share of the group's entitled rows that are covered, 6
+    decimals; an aggregate over the group's rows. -#}
+{% macro coverage_rate(is_covered) -%}
+    round(count(*) filter (where {{ is_covered }}) / count(*), 6)
+{%- endmacro %}

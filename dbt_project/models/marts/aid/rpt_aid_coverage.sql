@@ -28,7 +28,7 @@ final as (
         hardship_category,
         count(*) as entitled_students,
         count(*) filter (where is_fully_covered) as fully_covered,
-        round(count(*) filter (where is_fully_covered) / count(*), 6) as coverage_rate
+        {{ coverage_rate('is_fully_covered') }} as coverage_rate
     from students
     group by term_code, township, school_code, stage, hardship_category
 

@@ -12,7 +12,7 @@ final as (
         hardship_category,
         count(*) as entitled,
         count(*) filter (where is_covered) as covered,
-        round(count(*) filter (where is_covered) / count(*), 6) as coverage_rate
+        {{ coverage_rate('is_covered') }} as coverage_rate
     from entitlements
     group by term_code, program_code, township, stage, hardship_category
 
