@@ -69,3 +69,13 @@
         else {{ parsed_expr }} is not null
     end
 {%- endmacro %}
+
+
+{#- A parsed column and its parse flag side by side, the parse written once
+    for both: parsed(parse_date, 'birth_date', 'birth_on') gives birth_on and
+    is_birth_on_parsed (or the flag's name when given). -#}
+{% macro parsed(parser, column, name, flag=none) -%}
+    {%- set expr = parser(column) -%}
+    {{ expr }} as {{ name }},
+    {{ eduaid.is_parsed(column, expr) }} as {{ flag or 'is_' ~ name ~ '_parsed' }}
+{%- endmacro %}

@@ -88,3 +88,11 @@
                 end
     end
 {%- endmacro %}
+
+
+{#- The ID as the registries compare it, and the cell as the export wrote it
+    (what an auditor looks for in the source file). -#}
+{% macro id_number_columns(expr='id_number') -%}
+    {{ eduaid.normalize_id_number(expr) }} as id_number,
+    {{ expr }} as id_number_raw
+{%- endmacro %}

@@ -16,3 +16,9 @@
         {{ relation }}.{{ column }}{{ "," if not loop.last }}
     {%- endfor %}
 {%- endmacro %}
+
+{#- A raw row's key: the file version, sheet and row it was loaded from (the
+    key of every staging model's rows). -#}
+{% macro source_row_key() -%}
+    {{ eduaid.gen_skey(['_file_sha256', '_sheet_name', '_row_number']) }}
+{%- endmacro %}

@@ -21,10 +21,9 @@ with source as (
 cleaned as (
 
     select
-        {{ gen_skey(['_file_sha256', '_sheet_name', '_row_number']) }} as payment_line_key,
+        {{ source_row_key() }} as payment_line_key,
         {{ clean_code('school_code') }} as school_code,
-        {{ normalize_id_number('id_number') }} as id_number,
-        id_number as id_number_raw,
+        {{ id_number_columns() }},
         upper({{ clean_code('student_number') }}) as student_number,
         {{ clean_code('batch_id') }} as batch_id,
         {{ normalize_name('name') }} as person_name,
@@ -36,10 +35,8 @@ cleaned as (
         {{ lookup_key('grade') }} as grade,
         {{ lookup_key('hardship_type') }} as hardship_type,
         {{ lookup_key('method') }} as payment_method,
-        {{ parse_money_yuan('amount') }} as amount_yuan,
-        {{ is_parsed('amount', parse_money_yuan('amount')) }} as is_amount_parsed,
-        {{ parse_date('paid_on') }} as paid_on,
-        {{ is_parsed('paid_on', parse_date('paid_on')) }} as is_paid_on_parsed,
+        {{ parsed(parse_money_yuan, 'amount', 'amount_yuan', 'is_amount_parsed') }},
+        {{ parsed(parse_date, 'paid_on', 'paid_on') }},
         {{ lineage_columns() }}
     from source
 

@@ -13,18 +13,15 @@ with
 cleaned as (
 
     select
-        {{ gen_skey(['_file_sha256', '_sheet_name', '_row_number']) }} as case_row_key,
-        {{ normalize_id_number('id_number') }} as id_number,
-        id_number as id_number_raw,
+        {{ source_row_key() }} as case_row_key,
+        {{ id_number_columns() }},
         {{ clean_code('school_code') }} as school_code,
         {{ normalize_name('name') }} as person_name,
         {{ normalize_township('township') }} as township_key,
         {{ lookup_key('case_type') }} as case_type_text,
         {{ lookup_key('disposition') }} as disposition_text,
-        {{ parse_date('recorded_on') }} as recorded_on,
-        {{ is_parsed('recorded_on', parse_date('recorded_on')) }} as is_recorded_on_parsed,
-        {{ parse_date('closed_on') }} as closed_on,
-        {{ is_parsed('closed_on', parse_date('closed_on')) }} as is_closed_on_parsed,
+        {{ parsed(parse_date, 'recorded_on', 'recorded_on') }},
+        {{ parsed(parse_date, 'closed_on', 'closed_on') }},
         {{ snapshot_columns() }}
     from newest_delivery
 

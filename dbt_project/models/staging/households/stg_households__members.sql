@@ -15,10 +15,9 @@ with
 cleaned as (
 
     select
-        {{ gen_skey(['_file_sha256', '_sheet_name', '_row_number']) }} as household_member_row_key,
+        {{ source_row_key() }} as household_member_row_key,
         {{ clean_code('household_id') }} as household_id,
-        {{ normalize_id_number('id_number') }} as id_number,
-        id_number as id_number_raw,
+        {{ id_number_columns() }},
         {{ normalize_name('name') }} as person_name,
         {{ normalize_sex('sex') }} as sex,
         {{ clean_text('county') }} as county,

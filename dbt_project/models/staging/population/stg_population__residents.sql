@@ -12,18 +12,15 @@ with
 cleaned as (
 
     select
-        {{ gen_skey(['_file_sha256', '_sheet_name', '_row_number']) }} as resident_row_key,
-        {{ normalize_id_number('id_number') }} as id_number,
-        id_number as id_number_raw,
+        {{ source_row_key() }} as resident_row_key,
+        {{ id_number_columns() }},
         {{ normalize_name('name') }} as person_name,
         {{ normalize_sex('sex') }} as sex,
         {{ normalize_township('township') }} as township_key,
         {{ clean_text('village') }} as village,
         {{ lookup_key('status') }} as resident_status_text,
-        {{ parse_date('birth_date') }} as birth_on,
-        {{ is_parsed('birth_date', parse_date('birth_date')) }} as is_birth_on_parsed,
-        {{ parse_date('died_on') }} as died_on,
-        {{ is_parsed('died_on', parse_date('died_on')) }} as is_died_on_parsed,
+        {{ parsed(parse_date, 'birth_date', 'birth_on') }},
+        {{ parsed(parse_date, 'died_on', 'died_on') }},
         {{ snapshot_columns() }}
     from newest_delivery
 

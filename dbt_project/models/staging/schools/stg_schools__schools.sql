@@ -12,7 +12,7 @@ with
 cleaned as (
 
     select
-        {{ gen_skey(['_file_sha256', '_sheet_name', '_row_number']) }} as school_row_key,
+        {{ source_row_key() }} as school_row_key,
         {{ clean_code('school_code') }} as school_code,
         {{ clean_code('division_code') }} as division_code,
         {{ clean_text('school_name') }} as school_name,

@@ -14,11 +14,10 @@ with
 cleaned as (
 
     select
-        {{ gen_skey(['_file_sha256', '_sheet_name', '_row_number']) }} as enrollment_row_key,
+        {{ source_row_key() }} as enrollment_row_key,
         {{ clean_code('school_code') }} as school_code,
         upper({{ clean_code('student_number') }}) as student_number,
-        {{ normalize_id_number('id_number') }} as id_number,
-        id_number as id_number_raw,
+        {{ id_number_columns() }},
         {{ normalize_name('name') }} as person_name,
         {{ normalize_sex('sex') }} as sex,
         {{ clean_text('school_name') }} as school_name,
@@ -29,10 +28,8 @@ cleaned as (
         {{ normalize_township('hukou_township') }} as hukou_township_key,
         {{ parse_yes_no('is_disabled') }} as is_disabled,
         {{ parse_yes_no('is_left_behind') }} as is_left_behind,
-        {{ parse_date('birth_date') }} as birth_on,
-        {{ is_parsed('birth_date', parse_date('birth_date')) }} as is_birth_on_parsed,
-        {{ parse_month('enrolled_on') }} as enrolled_month_on,
-        {{ is_parsed('enrolled_on', parse_month('enrolled_on')) }} as is_enrolled_month_on_parsed,
+        {{ parsed(parse_date, 'birth_date', 'birth_on') }},
+        {{ parsed(parse_month, 'enrolled_on', 'enrolled_month_on') }},
         {{ snapshot_columns() }}
     from newest_delivery
 
