@@ -75,15 +75,13 @@ final as (
     inner join rules
         on
             eligible.stage = rules.stage
-            and eligible.term_idx >= rules.valid_from_term_idx
-            and eligible.term_idx < rules.valid_to_term_idx
+            and {{ is_in_force('eligible.term_idx', 'rules', 'term_idx') }}
     inner join programs on rules.program_code = programs.program_code
     left join standards
         on
             rules.program_code = standards.program_code
             and eligible.stage = standards.stage
-            and eligible.term_idx >= standards.valid_from_term_idx
-            and eligible.term_idx < standards.valid_to_term_idx
+            and {{ is_in_force('eligible.term_idx', 'standards', 'term_idx') }}
     where
         (
             rules.boarding_rule = 'any'

@@ -45,8 +45,7 @@ household_members as (
     inner join memberships
         on
             qualifying_households.household_id = memberships.household_id
-            and qualifying_households.snapshot_on >= memberships.valid_from_on
-            and qualifying_households.snapshot_on < memberships.valid_to_on
+            and {{ is_in_force('qualifying_households.snapshot_on', 'memberships') }}
     -- a person listed in two households counts once, in the most protected
     qualify row_number() over (
         partition by memberships.person_nk, qualifying_households.term_code

@@ -51,8 +51,7 @@ checked as (
         on
             payment_lines.program_code = standards.program_code
             and coalesce(payment_lines.stage, payment_lines.enrolled_stage) = standards.stage
-            and payment_lines.term_idx >= standards.valid_from_term_idx
-            and payment_lines.term_idx < standards.valid_to_term_idx
+            and {{ is_in_force('payment_lines.term_idx', 'standards', 'term_idx') }}
     where payment_lines.disbursement_key not in (select refunds_of_payments.disbursement_key from refunds_of_payments)
     group by payment_lines.disbursement_key
 

@@ -44,10 +44,7 @@ final as (
         household_intervals.exit_year,
         term_snapshots.snapshot_on
     from term_snapshots
-    inner join household_intervals
-        on
-            term_snapshots.snapshot_on >= household_intervals.valid_from_on
-            and term_snapshots.snapshot_on < household_intervals.valid_to_on
+    inner join household_intervals on {{ is_in_force('term_snapshots.snapshot_on', 'household_intervals') }}
 
 )
 

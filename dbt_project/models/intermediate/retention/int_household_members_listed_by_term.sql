@@ -19,10 +19,7 @@ final as (
         memberships.person_key,
         term_snapshots.term_code
     from memberships
-    inner join term_snapshots
-        on
-            memberships.valid_from_on <= term_snapshots.snapshot_on
-            and memberships.valid_to_on > term_snapshots.snapshot_on
+    inner join term_snapshots on {{ is_in_force('term_snapshots.snapshot_on', 'memberships') }}
 
 )
 
