@@ -22,19 +22,6 @@ payment_lines as (
 
 ),
 
-registry_names as (
-
-    select
-        person_nk,
-        person_name,
-        count(*) as n_rows,
-        max(term_idx) as last_term_idx
-    from enrollment_rows
-    where person_name is not null
-    group by person_nk, person_name
-
-),
-
 registry_persons as (
 
     select
@@ -44,19 +31,6 @@ registry_persons as (
         max(birth_on) as birth_on
     from enrollment_rows
     group by person_nk
-
-),
-
-payment_names as (
-
-    select
-        id_number as person_nk,
-        person_name,
-        count(*) as n_rows,
-        max(paid_on) as last_paid_on
-    from payment_lines
-    where person_name is not null
-    group by id_number, person_name
 
 ),
 
@@ -80,25 +54,13 @@ all_persons as (
 
 best_registry_name as (
 
-    select
-        person_nk,
-        person_name
-    from registry_names
-    qualify row_number() over (
-        partition by person_nk order by n_rows desc, last_term_idx desc, person_name asc
-    ) = 1
+    {{ most_used_name('enrollment_rows', 'person_nk', 'term_idx') }}
 
 ),
 
 best_payment_name as (
 
-    select
-        person_nk,
-        person_name
-    from payment_names
-    qualify row_number() over (
-        partition by person_nk order by n_rows desc, last_paid_on desc, person_name asc
-    ) = 1
+    {{ most_used_name('payment_lines', 'id_number', 'paid_on') }}
 
 ),
 
