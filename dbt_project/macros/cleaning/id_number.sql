@@ -96,3 +96,14 @@
     {{ eduaid.normalize_id_number(expr) }} as id_number,
     {{ expr }} as id_number_raw
 {%- endmacro %}
+
+
+{#- What a cleaned ID number says, for the staging models: whether it is valid
+    (is_valid_id), the birth date it encodes, and with with_sex its sex. -#}
+{% macro id_facts(id_number, with_sex=false) -%}
+    {{ eduaid.is_valid_id(id_number) }} as is_id_valid,
+    {{ eduaid.id_birth_on(id_number) }} as birth_on_from_id
+    {%- if with_sex %},
+    {{ eduaid.id_sex(id_number) }} as sex_from_id
+    {%- endif %}
+{%- endmacro %}

@@ -65,12 +65,11 @@ final as (
         cleaned.payment_method,
         cleaned.amount_yuan,
         grades.grade_number,
-        {{ is_valid_id('cleaned.id_number') }} as is_id_valid,
+        {{ id_facts('cleaned.id_number') }},
         cleaned.term_code is not null as is_term_parsed,
         cleaned.is_amount_parsed,
         cleaned.amount_yuan < 0 as is_refund,
         cleaned.is_paid_on_parsed,
-        {{ id_birth_on('cleaned.id_number') }} as birth_on_from_id,
         cleaned.paid_on,
         {{ lineage_of('cleaned') }}
     from cleaned

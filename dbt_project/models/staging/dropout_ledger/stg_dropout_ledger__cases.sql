@@ -41,12 +41,11 @@ final as (
         cleaned.disposition_text,
         dispositions.status_code as disposition,
         cleaned.term_code,
-        {{ is_valid_id('cleaned.id_number') }} as is_id_valid,
+        {{ id_facts('cleaned.id_number') }},
         -- Open until 销号 (closed_on); an unreadable closed_on leaves the case open.
         cleaned.closed_on is null as is_open,
         cleaned.is_recorded_on_parsed,
         cleaned.is_closed_on_parsed,
-        {{ id_birth_on('cleaned.id_number') }} as birth_on_from_id,
         cleaned.recorded_on,
         cleaned.closed_on,
         cleaned.snapshot_on,

@@ -45,7 +45,6 @@ final as (
         cleaned.id_number_raw,
         cleaned.person_name,
         cleaned.sex,
-        {{ id_sex('cleaned.id_number') }} as sex_from_id,
         cleaned.county,
         coalesce(township_aliases.township, cleaned.township_key) as township,
         cleaned.village,
@@ -61,12 +60,11 @@ final as (
         cleaned.term_code,
         cleaned.identified_year,
         cleaned.exit_year,
-        {{ is_valid_id('cleaned.id_number') }} as is_id_valid,
+        {{ id_facts('cleaned.id_number', with_sex=true) }},
         in_school_statuses.stage is not null as is_in_school,
         -- 健康状况 残疾 is the disability hardship category.
         coalesce(health_hardship_types.hardship_type_code = 'disabled', false) as is_disabled,
         cleaned.monitoring_type is not null as is_monitored,
-        {{ id_birth_on('cleaned.id_number') }} as birth_on_from_id,
         cleaned.snapshot_on,
         {{ lineage_of('cleaned') }}
     from cleaned

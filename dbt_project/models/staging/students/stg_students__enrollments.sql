@@ -47,7 +47,6 @@ final as (
         cleaned.id_number_raw,
         cleaned.person_name,
         cleaned.sex,
-        {{ id_sex('cleaned.id_number') }} as sex_from_id,
         cleaned.school_name,
         cleaned.grade,
         grades.stage,
@@ -59,7 +58,7 @@ final as (
         coalesce(township_aliases.township, cleaned.hukou_township_key) as hukou_township,
         cleaned.term_code,
         grades.grade_number,
-        {{ is_valid_id('cleaned.id_number') }} as is_id_valid,
+        {{ id_facts('cleaned.id_number', with_sex=true) }},
         case boarding_modes.status_code
             when 'boarding' then true
             when 'day' then false
@@ -71,7 +70,6 @@ final as (
         cleaned.is_birth_on_parsed,
         cleaned.is_enrolled_month_on_parsed,
         cleaned.birth_on,
-        {{ id_birth_on('cleaned.id_number') }} as birth_on_from_id,
         cleaned.enrolled_month_on,
         cleaned.snapshot_on,
         {{ lineage_of('cleaned') }}
