@@ -25,11 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import yaml
 
 from orchestration.ingest.reading import SOURCES
+from orchestration.settings import REPO_ROOT
 
 RAW_SCHEMA = "raw"
-DBT_PROJECT_NAME = "eduaid"  # dbt_project.yml's name
+# the gate names models without a manifest at hand: the name is dbt_project.yml's
+DBT_PROJECT_YML = REPO_ROOT / "dbt_project" / "dbt_project.yml"
+DBT_PROJECT_NAME = yaml.safe_load(DBT_PROJECT_YML.read_text())["name"]
 
 
 def model_id(name: str) -> str:
