@@ -103,3 +103,18 @@
     left({{ term_code }}, 4) || '年'
     || case when {{ term_code }} like '%-autumn' then '秋季学期' else '春季学期' end
 {%- endmacro %}
+
+
+{#- A person's age in whole years on the first day of the school year of a term
+    (1 <autumn_term_start_month>; school_year is 'YYYY-YYYY'): the age the
+    compulsory-schooling rules and the ledger counts speak of. -#}
+{% macro age_at_school_year_start(birth_on, school_year) -%}
+    {{ eduaid.term_year(school_year) }} - extract(year from {{ birth_on }})
+    - case
+        when
+            extract(month from {{ birth_on }}) * 100 + extract(day from {{ birth_on }})
+            > {{ var('autumn_term_start_month') }} * 100 + 1
+            then 1
+        else 0
+    end
+{%- endmacro %}

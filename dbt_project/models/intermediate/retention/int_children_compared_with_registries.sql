@@ -43,14 +43,7 @@ aged as (
 
     select
         residents.*,
-        {{ term_year('terms.school_year') }} - extract(year from residents.birth_on)
-        - case
-            when
-                extract(month from residents.birth_on) * 100 + extract(day from residents.birth_on)
-                > {{ var('autumn_term_start_month') }} * 100 + 1
-                then 1
-            else 0
-        end as age
+        {{ age_at_school_year_start('residents.birth_on', 'terms.school_year') }} as age
     from residents
     inner join terms on residents.term_code = terms.term_code
 

@@ -21,14 +21,7 @@ aged as (
     select
         ledger_cases.term_code,
         ledger_cases.township,
-        {{ term_year('terms.school_year') }} - extract(year from ledger_cases.birth_on)
-        - case
-            when
-                extract(month from ledger_cases.birth_on) * 100 + extract(day from ledger_cases.birth_on)
-                > {{ var('autumn_term_start_month') }} * 100 + 1
-                then 1
-            else 0
-        end as age
+        {{ age_at_school_year_start('ledger_cases.birth_on', 'terms.school_year') }} as age
     from ledger_cases
     inner join terms on ledger_cases.term_code = terms.term_code
 
