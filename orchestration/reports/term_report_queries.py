@@ -45,34 +45,13 @@ QUERIES: dict[str, Query] = {
         """,
     ),
     "funds_by_program": Query(
-        "Per programme and in total (program_code null) for the term, from every payment "
-        "line of fct_disbursement: net_yuan = sum of amount_yuan (refunds are negative "
-        "lines); person_times (人次) = payment lines less refund lines; persons (人) = "
-        "distinct persons whose net amount in the programme (in total: in any programme) "
-        "is above zero. A line whose ID fails its checksum is a person of its own.",
+        "Per programme and in total (program_code null) for the term, from "
+        "rpt_aid_funds_by_program: net_yuan (refunds net out), person_times (人次) and "
+        "persons (人; in total: persons paid in any programme).",
         """
-        with lines as (
-            select program_code, person_key, amount_yuan, is_refund
-            from marts.fct_disbursement
-            where term_code = $term_code
-        ),
-        per_person as (
-            select
-                program_code,
-                person_key,
-                sum(amount_yuan) as net_yuan,
-                count(*) filter (where not is_refund)
-                    - count(*) filter (where is_refund) as net_lines
-            from lines
-            group by program_code, person_key
-        )
-        select
-            program_code,
-            sum(net_yuan) as net_yuan,
-            sum(net_lines) as person_times,
-            count(distinct person_key) filter (where net_yuan > 0) as persons
-        from per_person
-        group by grouping sets ((program_code), ())
+        select program_code, net_paid_yuan as net_yuan, person_times, persons
+        from marts.rpt_aid_funds_by_program
+        where term_code = $term_code
         """,
     ),
     "coverage": Query(
@@ -133,34 +112,19 @@ QUERIES: dict[str, Query] = {
     ),
     "findings": Query(
         "Audit leads (问题线索) of the term by type and in total (finding_type null): leads "
-        "(one per person, type and term), carried_over = the same type for the same person "
-        "was already a lead in the previous term (上学期已报、本学期仍存在), new = the "
-        "others, amount_yuan = the amounts involved, from fct_audit_finding.",
+        "(one per person, type and term), carried_over = those fct_audit_finding marks "
+        "is_carried_over (上学期已报、本学期仍存在), new = the others, amount_yuan = the "
+        "amounts involved.",
         """
-        with this_term as (
-            select finding_type, person_key, amount_yuan
-            from marts.fct_audit_finding
-            where term_code = $term_code
-        ),
-        previous_term as (
-            select distinct f.finding_type, f.person_key
-            from marts.fct_audit_finding as f
-            inner join marts.dim_term as t on f.term_code = t.term_code
-            where t.term_idx = (
-                select term_idx from marts.dim_term where term_code = $term_code
-            ) - 1
-        )
         select
-            this_term.finding_type,
+            finding_type,
             count(*) as findings,
-            count(*) filter (where previous_term.person_key is null) as new,
-            count(*) filter (where previous_term.person_key is not null) as carried_over,
-            coalesce(sum(this_term.amount_yuan), 0) as amount_yuan
-        from this_term
-        left join previous_term
-            on this_term.finding_type = previous_term.finding_type
-            and this_term.person_key = previous_term.person_key
-        group by grouping sets ((this_term.finding_type), ())
+            count(*) filter (where not is_carried_over) as new,
+            count(*) filter (where is_carried_over) as carried_over,
+            coalesce(sum(amount_yuan), 0) as amount_yuan
+        from marts.fct_audit_finding
+        where term_code = $term_code
+        group by grouping sets ((finding_type), ())
         """,
     ),
 }

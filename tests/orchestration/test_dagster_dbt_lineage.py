@@ -83,4 +83,5 @@ def test_the_findings_union_is_exactly_the_seeds_finding_types():
     (node,) = [n for n in manifest()["nodes"].values() if n["name"] == "fct_audit_finding"]
     models = {d.split(".")[-1] for d in node["depends_on"]["nodes"] if d.startswith("model.")}
     expected = {f"int_finding_{t.lower()}" for t in types - {"OUT_OF_SCHOOL_CHILD"}}
-    assert models == expected | {"fct_out_of_school_child"}
+    # dim_term: which term comes before (is_carried_over)
+    assert models == expected | {"fct_out_of_school_child", "dim_term"}

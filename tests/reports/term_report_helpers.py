@@ -63,8 +63,10 @@ TABLES = {
     "dropout_rate double, is_default_variant boolean",
     "fct_out_of_school_child": "person_key varchar, term_code varchar, township varchar, "
     "is_hardship boolean",
+    "rpt_aid_funds_by_program": "term_code varchar, program_code varchar, "
+    "net_paid_yuan decimal(18, 2), person_times bigint, persons bigint",
     "fct_audit_finding": "finding_type varchar, term_code varchar, person_key varchar, "
-    "amount_yuan decimal(12, 2)",
+    "amount_yuan decimal(12, 2), is_carried_over boolean",
 }
 SP, AU = "2021-spring", "2021-autumn"
 ROWS = {
@@ -92,6 +94,21 @@ ROWS = {
         (AU, "PRE_AID", "p10", "500.00", False),
         (AU, "PRE_AID", "p11", "250.00", False),
         ("unknown", "BOARD", "p12", "625.00", False),  # in no term
+    ],
+    # by hand from the lines above (dbt's unit test test_rpt_aid_funds_by_program_nets_refunds
+    # derives the same rows from them)
+    "rpt_aid_funds_by_program": [
+        (SP, "BOARD", "625.00", 1, 1),
+        (SP, None, "625.00", 1, 1),
+        (AU, "BOARD", "1125.00", 2, 2),
+        (AU, "NONBOARD", "0.00", 0, 0),
+        (AU, "HS_GRANT", "2000.00", 2, 2),
+        (AU, "VOC_FEE", "1000.00", 1, 1),
+        (AU, "LOAN", "12000.00", 1, 1),
+        (AU, "PRE_AID", "2250.00", 5, 5),
+        (AU, None, "18375.00", 11, 10),  # p1 is paid in two programmes, p3 net nothing
+        ("unknown", "BOARD", "625.00", 1, 1),
+        ("unknown", None, "625.00", 1, 1),
     ],
     "rpt_aid_coverage": [
         (AU, "城关镇", "s1", "primary", "建档立卡", 3, 2, 2 / 3),
@@ -122,19 +139,19 @@ ROWS = {
         ("p21", AU, "城关镇", False),
         ("p22", AU, "中峰镇", False),
     ],
-    "fct_audit_finding": [
-        ("MISSED_ELIGIBLE", SP, "p30", "625.00"),
-        ("MISSED_ELIGIBLE", SP, "p31", "625.00"),
-        ("OUT_OF_SCHOOL_CHILD", SP, "p20", None),
-        ("DUPLICATE_PAYMENT", SP, "p2", "500.00"),
-        ("MISSED_ELIGIBLE", AU, "p30", "625.00"),  # still there: carried over
-        ("MISSED_ELIGIBLE", AU, "p32", "625.00"),
-        ("OUT_OF_SCHOOL_CHILD", AU, "p20", None),  # carried over
-        ("OUT_OF_SCHOOL_CHILD", AU, "p21", None),
-        ("OUT_OF_SCHOOL_CHILD", AU, "p22", None),
-        ("DUPLICATE_PAYMENT", AU, "p2", "500.00"),  # carried over
-        ("PAID_AFTER_DEATH", AU, "p40", "625.00"),
-        ("INELIGIBLE_RECIPIENT", AU, "p31", "250.00"),  # p31 again, but another type: new
+    "fct_audit_finding": [  # is_carried_over: the same type and person in the term before
+        ("MISSED_ELIGIBLE", SP, "p30", "625.00", False),
+        ("MISSED_ELIGIBLE", SP, "p31", "625.00", False),
+        ("OUT_OF_SCHOOL_CHILD", SP, "p20", None, False),
+        ("DUPLICATE_PAYMENT", SP, "p2", "500.00", False),
+        ("MISSED_ELIGIBLE", AU, "p30", "625.00", True),
+        ("MISSED_ELIGIBLE", AU, "p32", "625.00", False),
+        ("OUT_OF_SCHOOL_CHILD", AU, "p20", None, True),
+        ("OUT_OF_SCHOOL_CHILD", AU, "p21", None, False),
+        ("OUT_OF_SCHOOL_CHILD", AU, "p22", None, False),
+        ("DUPLICATE_PAYMENT", AU, "p2", "500.00", True),
+        ("PAID_AFTER_DEATH", AU, "p40", "625.00", False),
+        ("INELIGIBLE_RECIPIENT", AU, "p31", "250.00", False),  # p31 again, another type
     ],
 }
 

@@ -60,6 +60,8 @@ with findings as (
 
 finding_types as (select * from {{ ref('finding_types') }}),
 
+terms as (select * from {{ ref('dim_term') }}),
+
 final as (
 
     select
@@ -76,9 +78,17 @@ final as (
         findings.source_lines,
         findings.evidence,
         finding_types.severity_rank,
-        findings.amount_yuan
+        findings.amount_yuan,
+        -- 上学期已报、本学期仍存在: the same lead (type and person) in the term before
+        coalesce(
+            lag(terms.term_idx) over (
+                partition by findings.finding_type, findings.person_key order by terms.term_idx
+            ) = terms.term_idx - 1,
+            false
+        ) as is_carried_over
     from findings
     left join finding_types on findings.finding_type = finding_types.finding_type
+    left join terms on findings.term_code = terms.term_code
 
 )
 
