@@ -9,9 +9,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SEEDS_DIR = REPO_ROOT / "seeds"
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 KEEP_RUN_DOCS = 20
 SCHEDULE_CRON = "0 2 5 * *"  # monthly, on the 5th at 02:00: the exports of the month are in
 SCHEDULE_TIMEZONE = "Asia/Shanghai"
@@ -76,3 +80,9 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
             env.get("EDUAID_PUBLISH_POSTGRES_LOCK_TIMEOUT_SECONDS") or POSTGRES_LOCK_TIMEOUT_SECONDS
         ),
     )
+
+
+def dbt_project_yml() -> dict[str, Any]:
+    """dbt_project.yml as written: the project's name and vars, for the Python that needs
+    them without a manifest at hand (the quality thresholds, the build state)."""
+    return yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))

@@ -25,15 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import yaml
 
 from orchestration.ingest.reading import SOURCES
-from orchestration.settings import REPO_ROOT
+from orchestration.settings import dbt_project_yml
 
 RAW_SCHEMA = "raw"
-# the gate names models without a manifest at hand: the name is dbt_project.yml's
-DBT_PROJECT_YML = REPO_ROOT / "dbt_project" / "dbt_project.yml"
-DBT_PROJECT_NAME = yaml.safe_load(DBT_PROJECT_YML.read_text())["name"]
+DBT_PROJECT_NAME = dbt_project_yml()["name"]  # the gate names models without a manifest
 
 
 def model_id(name: str) -> str:
@@ -183,9 +180,10 @@ def plan_build(
             True, (), "full refresh: the dbt project or a seed changed since the last build"
         )
     changed = [t for t in RAW_TABLES if any(b.sources.get(t) != sources.get(t) for b in builds)]
-    reading = downstream(manifest, changed)
-    kept = tuple(sorted(uid for uid in nodes if uid not in reading))
-    read = [t for t in changed if downstream(manifest, [t]) & set(nodes)]
+    reading = {t: downstream(manifest, [t]) & set(nodes) for t in changed}
+    rebuilt = set().union(*reading.values())
+    kept = tuple(sorted(uid for uid in nodes if uid not in rebuilt))
+    read = [t for t in changed if reading[t]]
     if not read:
         why = (
             f"only {', '.join(changed)} changed, which no selected model reads"

@@ -15,9 +15,7 @@ from dagster_dbt import DbtProject
 from dagster_dbt.dbt_project import using_dagster_dev
 
 from orchestration.dbt.keys import KEY_FILE_ENV, key_file
-from orchestration.settings import REPO_ROOT, SEEDS_DIR, get_settings
-
-DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT, SEEDS_DIR, get_settings
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 

@@ -15,12 +15,8 @@ from collections.abc import Mapping
 from statistics import NormalDist
 from typing import Any
 
-import yaml
-
 from orchestration.seeds import read_seed
-from orchestration.settings import REPO_ROOT
-
-DBT_PROJECT_YML = REPO_ROOT / "dbt_project" / "dbt_project.yml"
+from orchestration.settings import dbt_project_yml
 
 DEFAULTS: dict[str, Any] = {
     # the tables every suite checks are never empty
@@ -56,7 +52,7 @@ def _seed_column(seed: str, column: str) -> list[str]:
 
 def dbt_vars() -> dict[str, Any]:
     """The dbt project's vars: the compulsory age band is the models' and the checks' alike."""
-    return yaml.safe_load(DBT_PROJECT_YML.read_text(encoding="utf-8")).get("vars", {})
+    return dbt_project_yml().get("vars", {})
 
 
 def program_codes() -> list[str]:
