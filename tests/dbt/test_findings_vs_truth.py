@@ -102,3 +102,23 @@ def test_finding_key_is_stable(built):
     ]
     assert mine["finding_key"].tolist() == expected
     assert mine["finding_key"].is_unique
+
+
+def _term_before(term_code: str) -> str:
+    year, semester = term_code.split("-")
+    return f"{int(year) - 1}-autumn" if semester == "spring" else f"{year}-spring"
+
+
+def test_a_lead_already_found_the_term_before_is_carried_over(built):
+    """fct_audit_finding.is_carried_over against the truth: the same type and person was a
+    planted finding of the term just before (上学期已报、本学期仍存在)."""
+    truth = built.truth("findings")
+    persons = truth["person_nk"].map(built.person_key)
+    leads = set(zip(truth["finding_type"], truth["term_code"], persons, strict=True))
+    carried = {(f, t, p) for f, t, p in leads if (f, _term_before(t), p) in leads}
+    assert carried, "the truth has no lead found again the term after"
+    mine = built.sql(
+        "select finding_type, term_code, person_key from marts.fct_audit_finding "
+        "where is_carried_over"
+    )
+    assert set(mine.itertuples(index=False, name=None)) == carried

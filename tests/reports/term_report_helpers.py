@@ -49,8 +49,6 @@ def number(text: str) -> str:
 TABLES = {
     "dim_term": "term_code varchar, semester varchar, school_year varchar, term_idx integer",
     "dim_area": "county varchar, township varchar",
-    "fct_disbursement": "term_code varchar, program_code varchar, person_key varchar, "
-    "amount_yuan decimal(12, 2), is_refund boolean",
     "rpt_aid_coverage": "term_code varchar, township varchar, school_code varchar, "
     "stage varchar, hardship_category varchar, entitled_students bigint, "
     "fully_covered bigint, coverage_rate double",
@@ -76,27 +74,11 @@ ROWS = {
         ("unknown", None, None, None),
     ],
     "dim_area": [("示范县", "城关镇"), (None, "未知乡镇")],
-    "fct_disbursement": [
-        (SP, "BOARD", "p1", "625.00", False),
-        (AU, "BOARD", "p1", "625.00", False),
-        (AU, "BOARD", "p2", "500.00", False),
-        (AU, "BOARD", "p2", "500.00", False),  # paid twice, refunded once
-        (AU, "BOARD", "p2", "-500.00", True),
-        (AU, "NONBOARD", "p3", "250.00", False),  # refunded in full: nobody
-        (AU, "NONBOARD", "p3", "-250.00", True),
-        (AU, "HS_GRANT", "p4", "1000.00", False),
-        (AU, "HS_GRANT", "p5", "1000.00", False),
-        (AU, "VOC_FEE", "p1", "1000.00", False),
-        (AU, "LOAN", "p6", "12000.00", False),
-        (AU, "PRE_AID", "p7", "500.00", False),
-        (AU, "PRE_AID", "p8", "500.00", False),
-        (AU, "PRE_AID", "p9", "500.00", False),
-        (AU, "PRE_AID", "p10", "500.00", False),
-        (AU, "PRE_AID", "p11", "250.00", False),
-        ("unknown", "BOARD", "p12", "625.00", False),  # in no term
-    ],
-    # by hand from the lines above (dbt's unit test test_rpt_aid_funds_by_program_nets_refunds
-    # derives the same rows from them)
+    # as the mart publishes them for these payment lines: BOARD p1 625 (spring and autumn),
+    # p2 500 twice and refunded once; NONBOARD p3 250 refunded in full; HS_GRANT p4, p5
+    # 1,000 each; VOC_FEE p1 1,000; LOAN p6 12,000; PRE_AID p7–p10 500 each, p11 250; and
+    # BOARD p12 625 in no term (the rule itself: dbt's unit test
+    # test_rpt_aid_funds_by_program_nets_refunds, on the same lines)
     "rpt_aid_funds_by_program": [
         (SP, "BOARD", "625.00", 1, 1),
         (SP, None, "625.00", 1, 1),
